@@ -1,0 +1,28 @@
+"""analysis_lib: the Python side of the Amsterdam data-analysis workbench.
+
+>>> import analysis_lib as al
+>>> al.read_geo("SELECT code, geom FROM buurten WHERE stadsdeel = :sd", {"sd": "A"})
+"""
+
+from importlib.metadata import version as _version
+
+from .db import connect, engine, read_geo, read_sql, server_info
+from .errors import AnalysisLibError, ConfigError, DatabaseUnavailable, PostGISMissing, QueryError
+from .settings import Settings, load_settings
+
+__version__ = _version("analysis-lib")
+
+__all__ = [
+    "AnalysisLibError",
+    "ConfigError",
+    "DatabaseUnavailable",
+    "PostGISMissing",
+    "QueryError",
+    "Settings",
+    "connect",
+    "engine",
+    "load_settings",
+    "read_geo",
+    "read_sql",
+    "server_info",
+]

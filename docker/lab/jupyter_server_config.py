@@ -1,0 +1,19 @@
+"""Jupyter Server settings of the workbench lab image.
+
+The token comes from the secrets volume (generated on first start, or JUPYTER_TOKEN from .env), so it
+survives restarts and never appears in the image, the compose file or the kernel's environment.
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821 - provided by Jupyter's config loader
+
+c.ServerApp.ip = "0.0.0.0"
+c.ServerApp.port = 8888
+c.ServerApp.open_browser = False
+c.ServerApp.root_dir = os.environ.get("LAB_ROOT_DIR", "/home/lab/work")
+c.ServerApp.base_url = os.environ.get("LAB_BASE_URL", "/")
+
+_token_file = Path(os.environ.get("JUPYTER_TOKEN_FILE", "/run/workbench-secrets/jupyter_token"))
+c.IdentityProvider.token = _token_file.read_text().strip()

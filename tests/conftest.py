@@ -1,0 +1,30 @@
+import os
+
+import pytest
+
+from stack_control import ComposeStack, isolated_environment
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """The test compose project, built and started once per session and removed (with its volumes) after."""
+    compose = ComposeStack(isolated_environment())
+    try:
+        compose.up()
+        yield compose
+    finally:
+        if os.environ.get("WORKBENCH_TEST_KEEP_STACK") != "1":
+            compose.down(volumes=True)
+
+
+@pytest.fixture(scope="session")
+def database_env(request):
+    """A database for analysis_lib: the one the environment names (as in the lab), else the test stack's."""
+    if os.environ.get("DATABASE_URL") or os.environ.get("PGHOST"):
+        yield
+        return
+    os.environ["DATABASE_URL"] = request.getfixturevalue("stack").database_url()
+    try:
+        yield
+    finally:
+        del os.environ["DATABASE_URL"]

@@ -1,0 +1,59 @@
+import pytest
+
+from analysis_lib import ConfigError, load_settings
+
+
+def test_database_url_is_normalised_to_psycopg3():
+    settings = load_settings({"DATABASE_URL": "postgres://ana:s3cret@db.example:6543/gis"})
+    assert settings.url.drivername == "postgresql+psycopg"
+    assert (settings.url.host, settings.url.port, settings.url.database) == ("db.example", 6543, "gis")
+    assert settings.source == "DATABASE_URL"
+    assert settings.target == "ana@db.example:6543/gis"
+
+
+def test_database_url_wins_over_pg_variables():
+    settings = load_settings({"DATABASE_URL": "postgresql://a@h/d", "PGHOST": "elsewhere"})
+    assert settings.url.host == "h"
+
+
+def test_pg_variables_leave_the_url_to_libpq():
+    settings = load_settings({"PGHOST": "db", "PGUSER": "workbench", "PGDATABASE": "workbench"})
+    assert settings.source == "PG* environment"
+    assert settings.url.host is None and settings.url.username is None
+    assert settings.target == "workbench@db:5432/workbench"
+
+
+def test_target_never_shows_the_password():
+    settings = load_settings({"DATABASE_URL": "postgresql://ana:s3cret@h:5432/d"})
+    assert "s3cret" not in settings.target
+    assert "s3cret" not in repr(settings)
+
+
+def test_nothing_configured_says_what_to_set():
+    with pytest.raises(ConfigError, match="set DATABASE_URL.*PGHOST"):
+        load_settings({"HOME": "/home/lab"})
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://u:p@h/d", "uses 'mysql'"),
+        ("postgresql+psycopg2://u:p@h/d", "uses 'postgresql\\+psycopg2'"),
+        ("not a url", "DATABASE_URL is not a database URL"),
+        ("postgresql://u:p@h:port/d", "port that is not a number"),
+    ],
+)
+def test_bad_database_url_is_named(url, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"DATABASE_URL": url})
+
+
+def test_bad_pgport_is_named():
+    with pytest.raises(ConfigError, match="PGPORT='fivefourthreetwo'"):
+        load_settings({"PGHOST": "db", "PGPORT": "fivefourthreetwo"})
+
+
+def test_missing_password_file_is_named(tmp_path):
+    missing = tmp_path / "pgpass"
+    with pytest.raises(ConfigError, match=f"PGPASSFILE={missing} does not exist"):
+        load_settings({"PGHOST": "db", "PGPASSFILE": str(missing)})
