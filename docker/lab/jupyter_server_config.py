@@ -14,6 +14,8 @@ c.ServerApp.port = 8888
 c.ServerApp.open_browser = False
 c.ServerApp.root_dir = os.environ.get("LAB_ROOT_DIR", "/home/lab/work")
 c.ServerApp.base_url = os.environ.get("LAB_BASE_URL", "/")
+# Containers have no internet: no extension search on PyPI, no news or update checks.
+c.LabApp.extension_manager = "readonly"
 
 _token_file = Path(os.environ.get("JUPYTER_TOKEN_FILE", "/run/workbench-secrets/jupyter_token"))
 c.IdentityProvider.token = _token_file.read_text().strip()

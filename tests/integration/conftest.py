@@ -1,0 +1,20 @@
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+import analysis_lib as al
+
+
+@pytest.fixture(autouse=True)
+def _database(database_env):
+    """Every integration test talks to a real PostGIS (see database_env in tests/conftest.py)."""
+
+
+@pytest.fixture
+def scratch_table():
+    """A unique table name, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    yield name
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"'))

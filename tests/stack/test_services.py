@@ -1,0 +1,87 @@
+"""The compose stack as a whole, driven from the host with the docker CLI."""
+
+import json
+import os
+import shutil
+import uuid
+
+import requests
+
+from stack_control import ROOT
+
+
+def service_states(stack):
+    rows = [json.loads(line) for line in stack.compose("ps", "--all", "--format", "json").stdout.splitlines()]
+    return {row["Service"]: row for row in rows}
+
+
+def test_up_wait_leaves_db_and_lab_healthy_and_secrets_done(stack):
+    states = service_states(stack)
+    assert states["db"]["Health"] == "healthy"
+    assert states["lab"]["Health"] == "healthy"
+    assert states["secrets"]["State"] == "exited" and states["secrets"]["ExitCode"] == 0
+
+
+def test_ports_are_published_on_loopback_only(stack):
+    assert stack.published("lab", 8888).startswith("127.0.0.1:")
+    assert stack.published("db", 5432).startswith("127.0.0.1:")
+
+
+def test_api_status_needs_the_token(stack):
+    url = f"{stack.lab_url()}/api/status"
+    token = stack.secret("jupyter_token")
+    assert requests.get(url, timeout=10).status_code == 403
+    assert requests.get(url, headers={"Authorization": "token wrong-token"}, timeout=10).status_code == 403
+    answer = requests.get(url, headers={"Authorization": f"token {token}"}, timeout=10)
+    assert answer.status_code == 200
+    assert "started" in answer.json()
+
+
+def test_lab_log_prints_the_full_url_with_token(stack):
+    logs = stack.compose("logs", "--no-color", "lab").stdout
+    token = stack.secret("jupyter_token")
+    assert len(token) >= 32
+    assert f"{stack.lab_url()}/lab?token={token}" in logs
+
+
+def test_lab_runs_as_the_configured_non_root_user(stack):
+    uid, gid = stack.lab_user()
+    assert stack.exec("lab", "id", "-u").stdout.strip() == str(uid) != "0"
+    assert stack.exec("lab", "id", "-g").stdout.strip() == str(gid)
+
+
+def test_files_the_lab_writes_on_the_bind_mount_belong_to_the_host_user(stack):
+    uid, gid = stack.lab_user()
+    folder = ROOT / "tests" / ".output" / f"ownership-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    if os.getuid() == 0:
+        # a root-owned checkout (CI): hand the folder to the lab's user, as a host user's checkout would be
+        os.chown(folder, uid, gid)
+    try:
+        relative = folder.relative_to(ROOT)
+        stack.exec("lab", "bash", "-c", f"echo made-in-lab > {relative}/from-lab.txt")
+        made = folder / "from-lab.txt"
+        assert made.read_text() == "made-in-lab\n"
+        assert (made.stat().st_uid, made.stat().st_gid) == (uid, gid)
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_getting_started_notebook_runs_headless_with_papermill(stack):
+    stack.exec("lab", "papermill", "--log-level", "WARNING", "notebooks/00_getting_started.ipynb", "/tmp/getting_started.ipynb")
+    notebook = json.loads(stack.exec("lab", "cat", "/tmp/getting_started.ipynb").stdout)
+    outputs = [output for cell in notebook["cells"] if cell["cell_type"] == "code" for output in cell["outputs"]]
+    text = "".join("".join(output.get("text", "")) for output in outputs)
+    assert "PostGIS 3.5" in text
+    assert "EPSG:28992" in text
+    assert any("image/png" in output.get("data", {}) for output in outputs), "the map was not drawn"
+
+
+def test_library_tests_pass_inside_the_lab_container_on_its_python(stack):
+    version = stack.exec("lab", "python", "-c", "import sys; print(sys.version_info[:2])").stdout.strip()
+    assert version == "(3, 13)"
+    result = stack.exec(
+        "lab", "python", "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/unit", "tests/integration", check=False
+    )
+    print(result.stdout[-3000:])
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
