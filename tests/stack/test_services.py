@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import subprocess
+import time
 import uuid
 
 import requests
@@ -85,3 +87,27 @@ def test_library_tests_pass_inside_the_lab_container_on_its_python(stack):
     )
     print(result.stdout[-3000:])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_lab_healthcheck_follows_another_port_and_base_url(stack):
+    image = stack.config()["services"]["lab"]["image"]
+    name = f"lab-health-{uuid.uuid4().hex[:8]}"
+    script = "umask 077; echo token-for-this-test > /tmp/token; exec start-lab --ServerApp.port=9999"
+    subprocess.run(
+        ["docker", "run", "--detach", "--name", name, "--env", "JUPYTER_TOKEN_FILE=/tmp/token",
+         "--env", "LAB_BASE_URL=/analysis/", "--entrypoint", "tini", image, "--", "bash", "-c", script],
+        check=True, capture_output=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while (health := container_health(name)) == "starting" and time.monotonic() < deadline:
+            time.sleep(1)
+        assert health == "healthy", subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr
+    finally:
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True)
+
+
+def container_health(name: str) -> str:
+    return subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Health.Status}}", name], capture_output=True, text=True, check=True
+    ).stdout.strip()
