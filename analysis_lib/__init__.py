@@ -6,8 +6,18 @@
 
 from importlib.metadata import version as _version
 
-from .db import connect, engine, read_geo, read_sql, server_info
-from .errors import AnalysisLibError, ConfigError, DatabaseUnavailable, PostGISMissing, QueryError
+from .db import connect, engine, server_info
+from .errors import (
+    AnalysisLibError,
+    ConfigError,
+    DatabaseUnavailable,
+    InputFileError,
+    LoadError,
+    PostGISMissing,
+    QueryError,
+)
+from .ingest import LoadReport, load
+from .query import read, read_geo, read_sql
 from .settings import Settings, load_settings
 
 __version__ = _version("analysis-lib")
@@ -16,12 +26,17 @@ __all__ = [
     "AnalysisLibError",
     "ConfigError",
     "DatabaseUnavailable",
+    "InputFileError",
+    "LoadError",
+    "LoadReport",
     "PostGISMissing",
     "QueryError",
     "Settings",
     "connect",
     "engine",
+    "load",
     "load_settings",
+    "read",
     "read_geo",
     "read_sql",
     "server_info",

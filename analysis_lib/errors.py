@@ -19,3 +19,11 @@ class PostGISMissing(AnalysisLibError):
 
 class QueryError(AnalysisLibError):
     """A query's result cannot be turned into what was asked for."""
+
+
+class LoadError(AnalysisLibError):
+    """Data could not be loaded; the database was left as it was."""
+
+
+class InputFileError(LoadError):
+    """A file cannot be read or does not meet the data rules; the message names the file (and row)."""

@@ -1,0 +1,172 @@
+"""Geometry rules applied before anything reaches the database.
+
+One column type per load (``geometry(<Type>[Z|M|ZM], <SRID>)``), single and multi parts of one family
+promoted to multi, invalid geometries refused (or repaired on request), empty ones stored as NULL,
+Z kept or dropped on purpose, and every geometry reprojected to the target CRS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyproj
+import shapely
+from shapely import GeometryType
+
+from .errors import LoadError
+
+_NAMES = {
+    GeometryType.POINT: "Point",
+    GeometryType.LINESTRING: "LineString",
+    GeometryType.LINEARRING: "LineString",
+    GeometryType.POLYGON: "Polygon",
+    GeometryType.MULTIPOINT: "MultiPoint",
+    GeometryType.MULTILINESTRING: "MultiLineString",
+    GeometryType.MULTIPOLYGON: "MultiPolygon",
+    GeometryType.GEOMETRYCOLLECTION: "GeometryCollection",
+}
+_MULTI_OF = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
+_FAMILY = {single: {single, multi} for single, multi in _MULTI_OF.items()} | {
+    multi: {single, multi} for single, multi in _MULTI_OF.items()
+}
+_MAKE_MULTI = {"Point": shapely.multipoints, "LineString": shapely.multilinestrings, "Polygon": shapely.multipolygons}
+Z_POLICIES = ("keep", "drop")
+
+
+@dataclass(frozen=True)
+class GeometryColumn:
+    """The database type of a geometry column: ``geometry(MultiPolygon, 28992)``."""
+
+    name: str
+    type_name: str  # Point … MultiPolygon, GeometryCollection, or Geometry for a mix
+    has_z: bool
+    srid: int
+
+    @property
+    def sql_type(self) -> str:
+        return f"geometry({self.type_name}{'Z' if self.has_z else ''}, {self.srid})"
+
+    def accepts(self, type_name: str) -> bool:
+        return self.type_name in ("Geometry", type_name)
+
+
+def resolve_crs(value, parameter: str) -> pyproj.CRS:
+    """A pyproj CRS from 'EPSG:28992', 28992, WKT or a CRS; LoadError naming ``parameter`` otherwise."""
+    try:
+        return pyproj.CRS.from_user_input(value)
+    except pyproj.exceptions.CRSError as error:
+        raise LoadError(f"{parameter}={value!r} is not a coordinate reference system: {error}") from None
+
+
+def epsg_of(crs: pyproj.CRS, parameter: str) -> int:
+    """The EPSG code of ``crs`` (ESRI-style WKT such as 'RD_New' included); LoadError if it has none."""
+    code = crs.to_epsg() or crs.to_epsg(min_confidence=70)
+    if code is None:
+        raise LoadError(f"{parameter} {crs.name!r} has no EPSG code; reproject to an EPSG CRS, e.g. EPSG:28992")
+    return code
+
+
+def column_type(geometries: np.ndarray, name: str, srid: int, *, z: str, declared: str | None = None) -> GeometryColumn:
+    """The column type for ``geometries`` (a sample or all of them), or for a layer's ``declared`` type."""
+    present = geometries[~shapely.is_missing(geometries) & ~shapely.is_empty(geometries)]
+    if declared:
+        type_name = declared
+    else:
+        kinds = {_NAMES[GeometryType(t)] for t in np.unique(shapely.get_type_id(present))}
+        type_name = common_type(kinds)
+    has_z = bool(z == "keep" and present.size and shapely.has_z(present).any())
+    return GeometryColumn(name=name, type_name=type_name, has_z=has_z, srid=srid)
+
+
+def common_type(kinds: set[str]) -> str:
+    if len(kinds) == 1:
+        return kinds.pop()
+    if len(kinds) == 2:
+        first = next(iter(kinds))
+        if _FAMILY.get(first) == kinds:
+            return next(k for k in kinds if k.startswith("Multi"))
+    return "Geometry"
+
+
+def prepare(
+    geometries: np.ndarray,
+    column: GeometryColumn,
+    *,
+    transformer: pyproj.Transformer | None,
+    make_valid: bool,
+    z: str,
+    where: str,
+    first_row: int,
+) -> tuple[np.ndarray, int]:
+    """WKB (None for NULL or empty) ready for ``column``, and how many geometries were repaired.
+
+    ``where`` names the input (file and column) and ``first_row`` is the 1-based number of the first
+    geometry, so errors can say which rows are at fault.
+    """
+    geometries = np.asarray(geometries, dtype=object).copy()
+    geometries[shapely.is_missing(geometries) | shapely.is_empty(geometries)] = None
+    present = ~shapely.is_missing(geometries)
+    if z == "drop":
+        geometries[present] = shapely.force_2d(geometries[present])
+    if transformer is not None:
+        geometries[present] = shapely.transform(
+            geometries[present], transformer.transform, include_z=bool(column.has_z), interleaved=False
+        )
+    repaired = _check_validity(geometries, present, make_valid=make_valid, where=where, first_row=first_row)
+    geometries = _promote_to_multi(geometries, column)
+    _check_types(geometries, column, where=where, first_row=first_row)
+    if column.has_z:
+        _check_z(geometries, where=where, first_row=first_row)
+    return shapely.to_wkb(geometries, output_dimension=3 if column.has_z else 2), repaired
+
+
+def _check_validity(geometries, present, *, make_valid: bool, where: str, first_row: int) -> int:
+    invalid = present.copy()
+    invalid[present] = ~shapely.is_valid(geometries[present])
+    count = int(invalid.sum())
+    if not count:
+        return 0
+    if make_valid:
+        repaired = shapely.make_valid(geometries[invalid], method="structure", keep_collapsed=False)
+        geometries[invalid] = repaired
+        geometries[shapely.is_empty(geometries) & ~shapely.is_missing(geometries)] = None
+        return count
+    rows = np.flatnonzero(invalid)[:5] + first_row
+    reason = shapely.is_valid_reason(geometries[invalid][0])
+    raise LoadError(
+        f"{where}: {count} invalid geometr{'y' if count == 1 else 'ies'} (rows {', '.join(map(str, rows))}"
+        f"{', …' if count > 5 else ''}; first: {reason}); pass make_valid=True to repair them"
+    )
+
+
+def _promote_to_multi(geometries, column: GeometryColumn):
+    single = column.type_name.removeprefix("Multi")
+    if not column.type_name.startswith("Multi") or single not in _MAKE_MULTI:
+        return geometries
+    singles = shapely.get_type_id(geometries) == GeometryType[single.upper()]
+    if singles.any():
+        parts = geometries[singles]
+        geometries[singles] = _MAKE_MULTI[single](parts, indices=np.arange(parts.size))
+    return geometries
+
+
+def _check_types(geometries, column: GeometryColumn, *, where: str, first_row: int) -> None:
+    if column.type_name == "Geometry":
+        return
+    type_ids = shapely.get_type_id(geometries)
+    wrong = (type_ids >= 0) & (type_ids != GeometryType[column.type_name.upper()])
+    if wrong.any():
+        row = int(np.flatnonzero(wrong)[0])
+        found = _NAMES[GeometryType(type_ids[row])]
+        raise LoadError(
+            f"{where}: row {row + first_row} is a {found} in a {column.type_name} column;"
+            " pass geometry_type='Geometry' to allow mixed types"
+        )
+
+
+def _check_z(geometries, *, where: str, first_row: int) -> None:
+    flat = ~shapely.is_missing(geometries) & ~shapely.has_z(geometries)
+    if flat.any():
+        row = int(np.flatnonzero(flat)[0]) + first_row
+        raise LoadError(f"{where}: row {row} has no Z while others do; pass z='drop' to store all in 2D")
