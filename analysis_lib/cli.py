@@ -8,6 +8,7 @@ import sys
 from . import __version__
 from .db import server_info
 from .errors import AnalysisLibError
+from .files import import_file
 
 
 def check(_args: argparse.Namespace) -> int:
@@ -19,6 +20,73 @@ def check(_args: argparse.Namespace) -> int:
     return 0
 
 
+def load(args: argparse.Namespace) -> int:
+    report = import_file(
+        args.path,
+        args.table,
+        schema=args.schema,
+        if_exists=args.if_exists,
+        layer=args.layer,
+        crs=args.crs,
+        target_crs=args.target_crs,
+        encoding=args.encoding,
+        make_valid=args.make_valid,
+        z="drop" if args.drop_z else "keep",
+        geometry_type=args.geometry_type,
+        null_values=[_number(v) for v in args.null_value],
+        primary_key=args.primary_key,
+        spatial_index=not args.no_index,
+        wkt=args.wkt,
+        x=args.x,
+        y=args.y,
+        separator=args.separator,
+        decimal=args.decimal,
+    )
+    print(report)
+    return 0
+
+
+def _number(text: str) -> int | float:
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"--null-value {text!r} is not a number") from None
+
+
+def _add_load_parser(commands) -> None:
+    parser = commands.add_parser(
+        "load",
+        help="import a file (CSV, XLSX, GeoJSON, GeoPackage, Shapefile, zip, GeoParquet, …) into a table",
+        description="Import a file into PostGIS in one transaction: on any error nothing changes.",
+    )
+    parser.add_argument("path", help="the file to import")
+    parser.add_argument("--table", required=True, help="target table (lower-case letters, digits, _)")
+    parser.add_argument("--schema", default="public")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--replace", dest="if_exists", action="store_const", const="replace", help="replace the table if it exists")
+    mode.add_argument("--append", dest="if_exists", action="store_const", const="append", help="append to the table")
+    parser.set_defaults(if_exists="fail")
+    parser.add_argument("--layer", help="layer of a GeoPackage or other multi-layer file (sheet of an XLSX)")
+    parser.add_argument("--crs", help="the file's CRS when it has none, e.g. EPSG:28992")
+    parser.add_argument("--target-crs", default="EPSG:28992", help="CRS stored in the database (default EPSG:28992)")
+    parser.add_argument("--encoding", help="text encoding (default: .cpg, or detected)")
+    parser.add_argument("--make-valid", action="store_true", help="repair invalid geometries instead of refusing them")
+    parser.add_argument("--drop-z", action="store_true", help="store geometries in 2D")
+    parser.add_argument("--geometry-type", help="force the column type, e.g. Geometry for mixed types")
+    parser.add_argument("--null-value", action="append", default=[], metavar="NUMBER", help="a sentinel stored as NULL (repeatable)")
+    parser.add_argument("--primary-key", help="column to make the primary key")
+    parser.add_argument("--no-index", action="store_true", help="do not build the spatial index")
+    parser.add_argument("--wkt", help="CSV/XLSX: column holding WKT geometries")
+    parser.add_argument("--x", help="CSV/XLSX: column holding x or longitude")
+    parser.add_argument("--y", help="CSV/XLSX: column holding y or latitude")
+    parser.add_argument("--separator", help="CSV field separator (default: detected)")
+    parser.add_argument("--decimal", help="CSV decimal mark (default: detected)")
+    parser.set_defaults(handler=load)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analysis-lib", description="Amsterdam data-analysis workbench tools")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -27,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="connect to the database and print server, PostGIS and login (exit 1 when unusable)"
     )
     check_parser.set_defaults(handler=check)
+    _add_load_parser(commands)
     return parser
 
 
@@ -34,6 +103,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except AnalysisLibError as error:
+    except (AnalysisLibError, argparse.ArgumentTypeError) as error:
         print(f"analysis-lib {args.command}: error: {error}", file=sys.stderr)
         return 1

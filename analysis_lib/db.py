@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 
+import adbc_driver_manager
+import adbc_driver_postgresql.dbapi as adbc
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -29,6 +31,16 @@ def adbc_uri(settings: Settings | None = None) -> str:
     """A libpq URI for ADBC: DATABASE_URL as given, or an empty one that libpq completes from PG*."""
     settings = settings or load_settings()
     return settings.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def adbc_connect(settings: Settings | None = None):
+    """An ADBC (Arrow) connection, with connection failures turned into DatabaseUnavailable."""
+    settings = settings or load_settings()
+    try:
+        return adbc.connect(adbc_uri(settings))
+    except adbc_driver_manager.Error as error:
+        reason = str(error).strip().splitlines()[0]
+        raise DatabaseUnavailable(f"cannot connect to {settings.target} ({settings.source}): {reason}") from None
 
 
 def connect(settings: Settings | None = None) -> sa.Connection:

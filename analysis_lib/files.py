@@ -141,6 +141,7 @@ def _load_source(source: Source, plan: Plan, *, crs, target_crs, geometry_type, 
             source.geometry_column,
             geo.epsg_of(final_crs, "target_crs"),
             z=plan.z,
+            make_valid=plan.make_valid,
             declared=geometry_type or source.declared_type,
         )
     report = write(plan, chain([first], batches), total=source.total, progress=progress, columns=columns)

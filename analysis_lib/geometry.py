@@ -67,14 +67,21 @@ def epsg_of(crs: pyproj.CRS, parameter: str) -> int:
     return code
 
 
-def column_type(geometries: np.ndarray, name: str, srid: int, *, z: str, declared: str | None = None) -> GeometryColumn:
-    """The column type for ``geometries`` (a sample or all of them), or for a layer's ``declared`` type."""
+def column_type(
+    geometries: np.ndarray, name: str, srid: int, *, z: str, make_valid: bool = False, declared: str | None = None
+) -> GeometryColumn:
+    """The column type for ``geometries`` (a sample or all of them), or for a layer's ``declared`` type.
+
+    With ``make_valid`` a Polygon or LineString column becomes Multi: a repair can split one in parts.
+    """
     present = geometries[~shapely.is_missing(geometries) & ~shapely.is_empty(geometries)]
     if declared:
         type_name = declared
     else:
         kinds = {_NAMES[GeometryType(t)] for t in np.unique(shapely.get_type_id(present))}
         type_name = common_type(kinds)
+    if make_valid and type_name in ("Polygon", "LineString"):
+        type_name = _MULTI_OF[type_name]
     has_z = bool(z == "keep" and present.size and shapely.has_z(present).any())
     return GeometryColumn(name=name, type_name=type_name, has_z=has_z, srid=srid)
 

@@ -16,7 +16,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import adbc_driver_manager
-import adbc_driver_postgresql.dbapi as adbc
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ import pyproj
 from tqdm.auto import tqdm
 
 from . import geometry as geo
-from .db import adbc_uri
+from .db import adbc_connect
 from .errors import LoadError
 from .identifiers import checked_name, normalise_columns, snake_case
 
@@ -148,7 +147,7 @@ def load(
         if final_crs != source_crs:
             plan.transformer = pyproj.Transformer.from_crs(source_crs, final_crs, always_xy=True)
         plan.geometry = geo.column_type(
-            data.geometry.to_numpy(), columns[geometry_name], srid, z=z, declared=geometry_type
+            data.geometry.to_numpy(), columns[geometry_name], srid, z=z, make_valid=make_valid, declared=geometry_type
         )
     return write(plan, _frame_batches(data, columns, geometry_name), total=len(data), progress=progress, columns=columns)
 
@@ -157,7 +156,7 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     """Write ``batches`` according to ``plan`` in one transaction; LoadError (nothing changed) on failure."""
     started = time.perf_counter()
     report = LoadReport(table=plan.qualified, rows=0, columns=columns, geometry=plan.geometry)
-    connection = _connect()
+    connection = adbc_connect()
     try:
         with connection.cursor() as cursor, _progress_bar(plan, total, progress) as bar:
             writer = _Writer(cursor, plan)
@@ -170,13 +169,12 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
             writer.finish()
         connection.commit()
     except adbc_driver_manager.Error as error:
-        connection.rollback()
+        _abandon(connection)
         raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
     except BaseException:
-        connection.rollback()
+        _abandon(connection)
         raise
-    finally:
-        connection.close()
+    connection.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -217,7 +215,10 @@ class _Writer:
                 first_row=batch.first_row,
             )
             attributes = attributes.append_column(self.plan.geometry.name, pa.array(wkb, pa.binary()))
-        self.cursor.adbc_ingest(self.staging, attributes, mode="append", db_schema_name=self._staging_schema)
+        if self.appending:
+            self.cursor.adbc_ingest(self.staging, attributes, mode="append", temporary=True)
+        else:
+            self.cursor.adbc_ingest(self.staging, attributes, mode="append", db_schema_name=self.plan.schema)
         return repaired
 
     def finish(self) -> None:
@@ -225,10 +226,6 @@ class _Writer:
             self._insert_into_target()
         else:
             self._swap_in()
-
-    @property
-    def _staging_schema(self) -> str | None:
-        return None if self.appending else self.plan.schema
 
     def _table_exists(self) -> bool:
         self.cursor.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(_quoted(self.plan.schema, self.plan.table),))
@@ -319,8 +316,13 @@ class _Writer:
         self.cursor.execute(statement)
 
 
-def _connect():
-    return adbc.connect(adbc_uri())
+def _abandon(connection) -> None:
+    """Roll back and close; a connection that is already gone has nothing left to undo."""
+    try:
+        connection.rollback()
+        connection.close()
+    except adbc_driver_manager.Error:
+        pass
 
 
 def _progress_bar(plan: Plan, total: int | None, progress: bool | None):

@@ -14,7 +14,6 @@ from decimal import Decimal
 from typing import Any
 
 import adbc_driver_manager
-import adbc_driver_postgresql.dbapi as adbc
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -23,8 +22,8 @@ import shapely
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from .db import adbc_uri
-from .errors import DatabaseUnavailable, QueryError
+from .db import adbc_connect
+from .errors import QueryError
 from .geometry import resolve_crs
 from .identifiers import checked_name
 
@@ -93,10 +92,7 @@ def _statement(sql_or_table: str) -> str:
 
 def _arrow_result(sql: str, params: Mapping[str, Any] | None) -> pa.Table:
     statement, values = _bind(sql, params)
-    try:
-        connection = adbc.connect(adbc_uri())
-    except adbc_driver_manager.Error as error:
-        raise DatabaseUnavailable(f"cannot connect to the database: {str(error).splitlines()[0]}") from None
+    connection = adbc_connect()
     try:
         with connection.cursor() as cursor:
             cursor.execute(statement, parameters=values or None)

@@ -13,8 +13,19 @@ def _database(database_env):
 
 @pytest.fixture
 def scratch_table():
-    """A unique table name, dropped after the test."""
+    """A unique table name in public, dropped after the test."""
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield name
     with al.engine().begin() as conn:
         conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"'))
+
+
+@pytest.fixture
+def schema():
+    """A schema of the test's own, dropped with everything in it afterwards."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    yield name
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
