@@ -188,15 +188,22 @@ def _open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size
         raise InputFileError(f"{name} has no layer {layer!r}; its layers: {', '.join(layer_names)}")
     layer = layer or layer_names[0]
     notes = []
-    if encoding is None and path.suffix.lower() in (".shp", ".zip"):
-        encoding, note = _shapefile_encoding(path)
-        if note:
-            notes.append(note)
-    info = pyogrio.read_info(path, layer=layer, encoding=encoding)
+    open_options = {}
+    if path.suffix.lower() in (".shp", ".zip", ".dbf"):
+        if encoding is None:
+            encoding, note = _shapefile_encoding(path)
+            notes.extend([note] if note else [])
+        if encoding is not None:
+            # GDAL's own recoding (open option ENCODING) turns the .dbf text into UTF-8 for Arrow too
+            open_options["ENCODING"] = _gdal_encoding(encoding)
+            encoding = None
+    info = pyogrio.read_info(path, layer=layer, encoding=encoding, **open_options)
     has_geometry = info["geometry_type"] is not None
 
     def batches():
-        with pyogrio.open_arrow(path, layer=layer, encoding=encoding, batch_size=batch_size, use_pyarrow=True) as (meta, reader):
+        with pyogrio.open_arrow(
+            path, layer=layer, encoding=encoding, batch_size=batch_size, use_pyarrow=True, **open_options
+        ) as (meta, reader):
             wkb_column = meta["geometry_name"] or "wkb_geometry"
             row = 1
             for batch in reader:
@@ -257,25 +264,44 @@ def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
+def _gdal_encoding(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name.upper()
+    except LookupError:
+        raise InputFileError(f"encoding={encoding!r} is not a known encoding") from None
+
+
 def _shapefile_encoding(path: Path) -> tuple[str | None, str | None]:
     """A shapefile's encoding: its .cpg when there is one, else detected from the .dbf bytes."""
+    if path.suffix.lower() == ".dbf":
+        path = path.with_suffix(".shp")
     if path.suffix.lower() == ".zip":
         with zipfile.ZipFile(path) as archive:
             members = {Path(n).suffix.lower(): n for n in archive.namelist()}
             if ".cpg" in members or ".dbf" not in members:
                 return None, None
             with archive.open(members[".dbf"]) as dbf:
-                detected = detect_encoding(dbf)
+                detected = _dbf_records_encoding(dbf)
     else:
         if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists() or not path.with_suffix(".dbf").exists():
             return None, None
         with path.with_suffix(".dbf").open("rb") as dbf:
-            detected = detect_encoding(dbf)
+            detected = _dbf_records_encoding(dbf)
     return detected, f"encoding: no .cpg file, detected {detected}"
 
 
-def detect_encoding(stream) -> str:
-    """'utf-8' when every byte sequence is valid UTF-8, else 'cp1252' (or 'latin-1' if cp1252 cannot decode)."""
+def _dbf_records_encoding(dbf) -> str:
+    """The encoding of a .dbf's records; its binary header (length in bytes 8-9) would mislead detection."""
+    header_length = int.from_bytes(dbf.read(32)[8:10], "little")
+    dbf.seek(header_length)
+    return detect_encoding(dbf, start=header_length)
+
+
+def detect_encoding(stream, start: int = 0) -> str:
+    """'utf-8' when every byte sequence is valid UTF-8, else 'cp1252' (or 'latin-1' if cp1252 cannot decode).
+
+    Reads ``stream`` from its current position, ``start``, to the end.
+    """
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         while chunk := stream.read(_CHUNK_BYTES):
@@ -284,7 +310,7 @@ def detect_encoding(stream) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
-    stream.seek(0)
+    stream.seek(start)
     try:
         while chunk := stream.read(_CHUNK_BYTES):
             chunk.decode("cp1252")
