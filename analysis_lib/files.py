@@ -348,13 +348,30 @@ def _open_csv(path: Path, *, separator: str | None, decimal: str | None, encodin
         raise InputFileError(f"{name}: {error}") from None
 
     def batches():
+        rows = 0
         try:
             for batch in reader:
+                rows += batch.num_rows
                 yield pa.Table.from_batches([batch]), None
         except pa.ArrowInvalid as error:
-            raise InputFileError(f"{name}: {error}") from None
+            raise InputFileError(f"{name}: {_explain_csv_error(str(error), reader.schema, rows)}") from None
 
     return Source(name=name, columns=reader.schema.names, batches=batches(), notes=notes)
+
+
+_CSV_COLUMN = re.compile(r"In CSV column #(\d+): (?:Row #\d+: )?CSV conversion error to (\w+): (.*)")
+
+
+def _explain_csv_error(message: str, schema: pa.Schema, rows_read: int) -> str:
+    """Arrow says 'CSV column #1'; name the column, the type guessed from the first rows, and where."""
+    match = _CSV_COLUMN.search(message)
+    if not match:
+        return message
+    index, arrow_type, problem = match.groups()
+    return (
+        f"column {schema.names[int(index)]} (read as {arrow_type}, guessed from the first rows): {problem},"
+        f" after row {rows_read:,}; fix that value or make the column text in the file"
+    )
 
 
 def _check_declared_encoding(path: Path, encoding: str) -> None:

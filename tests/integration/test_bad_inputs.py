@@ -1,0 +1,193 @@
+"""The bad-input catalogue: each bad or edge input, made here in a temporary folder, gets a clear error
+that names the file, row, column or parameter at fault, and leaves the database exactly as it was.
+
+Every case runs against a schema that already holds a table ``target``; the snapshot of that schema
+(tables and a checksum of their rows) must be the same after the failed import.
+"""
+
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+import analysis_lib as al
+from analysis_lib.files import import_file
+from db_snapshot import snapshot
+
+BOWTIE = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
+
+
+@dataclass
+class Case:
+    """Writes its file(s) into ``folder``; returns the path and import_file's keyword arguments."""
+
+    make: callable
+    error: str  # a regular expression the message must match
+    kwargs: dict = field(default_factory=dict)
+
+
+def text_file(name: str, text: str | bytes):
+    def make(folder: Path):
+        path = folder / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return path
+
+    return make
+
+
+def frame_file(name: str, frame: gpd.GeoDataFrame, **write_options):
+    def make(folder: Path):
+        path = folder / name
+        frame.to_file(path, **write_options)
+        return path
+
+    return make
+
+
+def rd(geometries, **columns) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"id": range(1, len(geometries) + 1), **columns}, geometry=geometries, crs="EPSG:28992")
+
+
+def shapefile_without_prj(folder: Path):
+    path = frame_file("noprj.shp", rd([shapely.Point(1, 2)]))(folder)
+    path.with_suffix(".prj").unlink()
+    return path
+
+
+def shapefile_without_shx(folder: Path):
+    path = frame_file("noshx.shp", rd([shapely.Point(1, 2)]))(folder)
+    path.with_suffix(".shx").unlink()
+    return path
+
+
+def two_layer_geopackage(folder: Path):
+    path = folder / "two.gpkg"
+    rd([shapely.Point(1, 2)]).to_file(path, layer="buurten")
+    rd([shapely.Point(3, 4)]).to_file(path, layer="wijken")
+    return path
+
+
+def corrupt_zip(folder: Path):
+    path = folder / "broken.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("broken.shp", b"not a shapefile at all")
+    path.write_bytes(path.read_bytes()[:-30])
+    return path
+
+
+def late_bad_integer_csv(folder: Path):
+    rows = "\n".join(f"{i},{i * 10}" for i in range(1, 200_001))
+    return text_file("late.csv", f"id,waarde\n{rows}\n200001,veel\n")(folder)
+
+
+CASES = {
+    "missing file": Case(lambda folder: folder / "nowhere.csv", r"nowhere\.csv: no such file"),
+    "unsupported extension": Case(text_file("notes.docx", "x"), r"notes\.docx: cannot import \.docx files; supported: "),
+    "empty csv": Case(text_file("empty.csv", b""), r"empty\.csv: the file is empty"),
+    "header-only csv": Case(text_file("header.csv", "a,b\n"), r"header\.csv: no rows to import"),
+    "ragged csv row": Case(text_file("ragged.csv", "a,b\n1,2\n3,4,5\n"), r"ragged\.csv: .*Expected 2 columns, got 3"),
+    "bad wkt": Case(
+        text_file("wkt.csv", "naam,wkt\nA,POINT (1 2)\nB,POINT (3 4)\nC,POINT (1\n"),
+        r"wkt\.csv: row 3, column wkt: not WKT: 'POINT \(1'",
+        {"crs": "EPSG:28992"},
+    ),
+    "non-numeric x": Case(
+        text_file("xy.csv", "naam;x;y\nA;1;2\nB;twee;3\n"), r"xy\.csv: row 2, column x: not a number: 'twee'", {"crs": "EPSG:28992"}
+    ),
+    "x without y": Case(text_file("x.csv", "a,b\n1,2\n"), r"x\.csv: give both x= and y= \(got x only\)", {"x": "a"}),
+    "wkt column missing": Case(text_file("w.csv", "a,b\n1,2\n"), r"w\.csv: wkt='geo' is not a column; columns: a, b", {"wkt": "geo"}),
+    "csv without crs": Case(text_file("nocrs.csv", "id,wkt\n1,POINT (1 2)\n"), r"nocrs\.csv has no coordinate reference system: pass crs="),
+    "shapefile without .prj": Case(shapefile_without_prj, r"noprj\.shp has no coordinate reference system: pass crs="),
+    "shapefile without .shx": Case(shapefile_without_shx, r"noshx\.shp"),
+    "corrupt zip": Case(corrupt_zip, r"broken\.zip: cannot be read as \.zip"),
+    "two layers, none chosen": Case(two_layer_geopackage, r"two\.gpkg has 2 layers; choose one with layer=: buurten, wijken"),
+    "unknown layer": Case(two_layer_geopackage, r"two\.gpkg has no layer 'straten'; its layers: buurten, wijken", {"layer": "straten"}),
+    "invalid geometry": Case(
+        frame_file("bowtie.gpkg", rd([shapely.box(0, 0, 1, 1), BOWTIE])),
+        r"bowtie\.gpkg column geom: 1 invalid geometry \(rows 2; first: Self-intersection.*\); pass make_valid=True",
+    ),
+    "point after polygons in a later batch": Case(
+        frame_file("mixed.geojson", rd([shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2), shapely.Point(5, 5)])),
+        r"mixed\.geojson column geom: row 3 is a Point in a Polygon column; pass geometry_type='Geometry'",
+        {"batch_size": 2},
+    ),
+    "2D among 3D points": Case(
+        frame_file("z.gpkg", rd([shapely.Point(1, 2, 3), shapely.Point(4, 5)])),
+        r"z\.gpkg column geom: row 2 has no Z while others do; pass z='drop'",
+    ),
+    "table name with sql in it": Case(
+        text_file("ok.csv", "a\n1\n"), r"table name 'x; drop table y' is not allowed", {"table": "x; drop table y"}
+    ),
+    "table exists": Case(text_file("ok.csv", "a\n1\n"), r"table test_\w+\.target already exists; pass if_exists='replace'", {"if_exists": "fail"}),
+    "unknown if_exists": Case(text_file("ok.csv", "a\n1\n"), r"if_exists='overwrite' is not one of fail, replace, append", {"if_exists": "overwrite"}),
+    "append with a column the table lacks": Case(
+        frame_file("extra.gpkg", rd([shapely.Point(1, 2)], extra=["x"])),
+        r"cannot append to test_\w+\.target: it has no column extra",
+        {"if_exists": "append"},
+    ),
+    "append in another crs": Case(
+        frame_file("wgs.gpkg", rd([shapely.Point(121000, 487000)])),
+        r"cannot append to test_\w+\.target: column geom is geometry\(Point,28992\), the data is in EPSG:4326; pass target_crs='EPSG:28992'",
+        {"if_exists": "append", "target_crs": "EPSG:4326"},
+    ),
+    "duplicate primary key": Case(
+        text_file("dup.csv", "code,n\nA,1\nB,2\nA,3\n"), r"could not create unique index.*Key \(code\)=\(A\) is duplicated", {"primary_key": "code"}
+    ),
+    "primary key column missing": Case(text_file("pk.csv", "code,n\nA,1\n"), r"primary_key: no column buurt in the data", {"primary_key": "buurt"}),
+    "declared encoding is wrong": Case(
+        text_file("cp.csv", "naam\nabc\nCafé\n".encode("cp1252")), r"cp\.csv: line 3 is not valid utf-8", {"encoding": "utf-8"}
+    ),
+    "unknown encoding": Case(text_file("enc.csv", "a\n1\n"), r"encoding='klingon' is not a known encoding", {"encoding": "klingon"}),
+    "crs that does not exist": Case(
+        text_file("c.csv", "id,wkt\n1,POINT (1 2)\n"), r"crs='EPSG:999999' is not a coordinate reference system", {"crs": "EPSG:999999"}
+    ),
+    "crs contradicting the file": Case(
+        frame_file("rd.gpkg", rd([shapely.Point(1, 2)])), r"rd\.gpkg: crs='EPSG:4326' contradicts the file's own CRS 'Amersfoort / RD New'", {"crs": "EPSG:4326"}
+    ),
+    "bad value in a late csv block": Case(late_bad_integer_csv, r"late\.csv: column waarde \(read as int64, guessed from the first rows\): invalid value 'veel', after row 1\d\d,\d\d\d", {"batch_size": 1000}),
+}
+
+
+@pytest.fixture
+def target(schema):
+    al.load(rd([shapely.Point(121000, 487000), shapely.Point(121100, 487100)]).rename_geometry("geom"), "target", schema=schema)
+    return schema
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_bad_input_is_named_and_changes_nothing(case, target, tmp_path):
+    before = snapshot(target)
+    path = case.make(tmp_path)
+    options = {"table": "target", "schema": target, "if_exists": "replace", **case.kwargs}
+    with pytest.raises(al.LoadError, match=case.error):
+        import_file(path, progress=False, **options)
+    assert snapshot(target) == before
+
+
+def test_the_catalogue_has_at_least_twenty_cases():
+    assert len(CASES) >= 20
+
+
+def test_load_refuses_what_is_not_a_dataframe(target):
+    with pytest.raises(al.LoadError, match="takes a pandas DataFrame or GeoDataFrame, not list"):
+        al.load([1, 2, 3], "target", schema=target, if_exists="replace")
+
+
+def test_load_refuses_a_geodataframe_without_crs(target):
+    before = snapshot(target)
+    frame = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(1, 2)])
+    with pytest.raises(al.LoadError, match="the GeoDataFrame has no CRS: pass crs="):
+        al.load(frame, "target", schema=target, if_exists="replace")
+    assert snapshot(target) == before
+
+
+def test_load_names_a_column_pandas_cannot_convert(target):
+    before = snapshot(target)
+    frame = pd.DataFrame({"mixed": [1, "twee", 3.0]})
+    with pytest.raises(al.LoadError, match="mixed"):
+        al.load(frame, "target", schema=target, if_exists="replace")
+    assert snapshot(target) == before
