@@ -1,0 +1,236 @@
+"""Load, read and import speed of analysis_lib against the usual routes, side by side in one run.
+
+Run by hand against the compose database (not a test):
+
+    docker compose up -d --wait
+    export DATABASE_URL="postgresql://workbench:$(docker compose exec lab cat /run/workbench-secrets/db_password)@127.0.0.1:5433/workbench"
+    .venv/bin/python benchmarks/io_benchmark.py            # add --quick for a smaller, faster run
+
+Prints a table of medians and ratios and writes benchmarks/results/io.json. The GeoPackage comparison
+needs ogr2ogr on the host (Debian: apt-get install gdal-bin); it is skipped, and said so, without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import shapely
+import sqlalchemy as sa
+
+import analysis_lib as al
+from analysis_lib.db import adbc_connect, adbc_uri
+
+RESULTS = Path(__file__).parent / "results" / "io.json"
+SCHEMA = "bench"
+
+
+def points(n: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(1)
+    return gpd.GeoDataFrame(
+        {
+            "id": np.arange(n, dtype="int64"),
+            "value": rng.random(n),
+            "label": np.array([f"melding {i % 1000}" for i in range(n)], dtype=object),
+        },
+        geometry=shapely.points(rng.uniform(110_000, 135_000, n), rng.uniform(475_000, 500_000, n)),
+        crs="EPSG:28992",
+    )
+
+
+def polygons(n: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(2)
+    centres = shapely.points(rng.uniform(110_000, 135_000, n), rng.uniform(475_000, 500_000, n))
+    return gpd.GeoDataFrame(
+        {"id": np.arange(n, dtype="int64")},
+        geometry=shapely.buffer(centres, 25, quad_segs=7),  # 29 vertices each
+        crs="EPSG:28992",
+    )
+
+
+def timed(function, repeats: int, setup=None) -> float:
+    times = []
+    for _ in range(repeats):
+        if setup:
+            setup()
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def drop(table: str):
+    def run():
+        with al.engine().begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {SCHEMA}.{table}"))
+
+    return run
+
+
+def floor_load(frame: gpd.GeoDataFrame, table: str, geometry_type: str):
+    """The hand-written floor: a typed table, raw ADBC ingest of Arrow + WKB, then index and ANALYZE."""
+    import pyarrow as pa
+
+    attributes = pa.Table.from_pandas(frame.drop(columns="geom"), preserve_index=False)
+    attributes = attributes.append_column("geom", pa.array(shapely.to_wkb(frame.geometry.to_numpy()), pa.binary()))
+    columns = ", ".join(f"{f.name} {'bigint' if f.type == pa.int64() else 'double precision' if f.type == pa.float64() else 'text'}" for f in attributes.schema if f.name != "geom")
+    connection = adbc_connect()
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE {SCHEMA}.{table} ({columns}, geom geometry({geometry_type}, 28992))")
+        cursor.adbc_ingest(table, attributes, mode="append", db_schema_name=SCHEMA)
+        cursor.execute(f"CREATE INDEX ON {SCHEMA}.{table} USING gist (geom)")
+        cursor.execute(f"ANALYZE {SCHEMA}.{table}")
+    connection.commit()
+    connection.close()
+
+
+def floor_read(table: str):
+    connection = adbc_connect()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {SCHEMA}.{table}")
+        arrow = cursor.fetch_arrow_table()
+    connection.close()
+    frame = arrow.drop_columns(["geom"]).to_pandas()
+    wkb = arrow.column("geom").combine_chunks().storage.to_numpy(zero_copy_only=False)
+    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs="EPSG:28992")
+
+
+def load_rows(name: str, frame: gpd.GeoDataFrame, geometry_type: str, repeats: int) -> list[dict]:
+    table = f"load_{geometry_type.lower()}"
+    frame = frame.rename_geometry("geom")
+    to_postgis = timed(lambda: frame.to_postgis(table, al.engine(), schema=SCHEMA), max(1, repeats - 1), drop(table))
+    no_index = timed(lambda: al.load(frame, table, schema=SCHEMA, spatial_index=False, progress=False), repeats, drop(table))
+    floor = timed(lambda: floor_load(frame, table, geometry_type), repeats, drop(table))
+    # last, so the table it leaves is the one the read benchmark reads
+    analysis = timed(lambda: al.load(frame, table, schema=SCHEMA, progress=False), repeats, drop(table))
+    return [
+        {"case": f"load {name}", "route": "analysis_lib.load (index + ANALYZE)", "seconds": analysis,
+         "vs to_postgis": to_postgis / analysis, "vs floor": analysis / floor},
+        {"case": f"load {name}", "route": "analysis_lib.load, no index", "seconds": no_index, "vs to_postgis": to_postgis / no_index},
+        {"case": f"load {name}", "route": "raw ADBC ingest + index + ANALYZE (floor)", "seconds": floor},
+        {"case": f"load {name}", "route": "GeoDataFrame.to_postgis", "seconds": to_postgis},
+    ]
+
+
+def read_rows(name: str, geometry_type: str, repeats: int) -> list[dict]:
+    table = f"load_{geometry_type.lower()}"
+    analysis = timed(lambda: al.read(f"{SCHEMA}.{table}"), repeats)
+    raw = timed(lambda: floor_read(table), repeats)
+    read_postgis = timed(lambda: gpd.read_postgis(f"SELECT * FROM {SCHEMA}.{table}", al.engine(), geom_col="geom"), max(1, repeats - 1))
+    return [
+        {"case": f"read {name}", "route": "analysis_lib.read", "seconds": analysis,
+         "vs read_postgis": read_postgis / analysis, "vs floor": analysis / raw},
+        {"case": f"read {name}", "route": "raw ADBC + shapely.from_wkb (floor)", "seconds": raw},
+        {"case": f"read {name}", "route": "geopandas.read_postgis", "seconds": read_postgis},
+    ]
+
+
+# Peak RSS from VmHWM: ru_maxrss would carry over the parent's size from before the exec.
+IMPORT_IN_CHILD = """
+import re, sys, time
+from analysis_lib.files import import_file
+started = time.perf_counter()
+import_file(sys.argv[1], sys.argv[2], schema=sys.argv[3], if_exists="replace", progress=False)
+peak_kib = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
+print(time.perf_counter() - started, peak_kib)
+"""
+
+
+def import_in_child(path: Path, table: str) -> tuple[float, int]:
+    output = subprocess.run([sys.executable, "-c", IMPORT_IN_CHILD, str(path), table, SCHEMA], check=True, capture_output=True, text=True)
+    seconds, peak_kib = output.stdout.split()
+    return float(seconds), int(peak_kib)
+
+
+def ogr2ogr(path: Path, table: str) -> None:
+    url = sa.engine.make_url(adbc_uri())
+    connection = f"PG:host={url.host or os.environ.get('PGHOST', 'localhost')} port={url.port or 5432} dbname={url.database} user={url.username} password={url.password}"
+    subprocess.run(
+        ["ogr2ogr", "-f", "PostgreSQL", connection, str(path), "-nln", f"{SCHEMA}.{table}", "-overwrite",
+         "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "-t_srs", "EPSG:28992"],
+        check=True, capture_output=True,
+    )
+
+
+def import_rows(sizes: list[int], repeats: int, folder: Path) -> list[dict]:
+    rows = []
+    peaks = {}
+    for n in sizes:
+        path = folder / f"points_{n}.gpkg"
+        pyogrio.write_dataframe(points(n), path, layer="points")
+        imports = [import_in_child(path, "import_points") for _ in range(repeats)]
+        seconds = statistics.median(t for t, _ in imports)
+        peaks[n] = max(p for _, p in imports) / 1024
+        row = {"case": f"import GeoPackage {n:,} points", "route": "analysis_lib.import_file", "seconds": seconds, "peak RSS MiB": peaks[n]}
+        if shutil.which("ogr2ogr") and n == sizes[0]:
+            ogr = timed(lambda: ogr2ogr(path, "ogr_points"), repeats)
+            row["vs ogr2ogr"] = ogr / seconds
+            rows.append(row)
+            rows.append({"case": row["case"], "route": "ogr2ogr (gdal-bin)", "seconds": ogr})
+        else:
+            rows.append(row)
+        path.unlink()
+    if len(sizes) > 1:
+        rows.append({"case": f"peak RSS {sizes[-1]:,} / {sizes[0]:,} points", "route": "analysis_lib.import_file",
+                     "ratio": peaks[sizes[-1]] / peaks[sizes[0]]})
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    keys = ["case", "route", "seconds", "vs to_postgis", "vs read_postgis", "vs ogr2ogr", "vs floor", "peak RSS MiB", "ratio"]
+    shown = [k for k in keys if any(k in row for row in rows)]
+    cells = [[_cell(row.get(k)) for k in shown] for row in rows]
+    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(shown)]
+    print(" | ".join(k.ljust(w) for k, w in zip(shown, widths)))
+    print("-|-".join("-" * w for w in widths))
+    for line in cells:
+        print(" | ".join(c.ljust(w) for c, w in zip(line, widths)))
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k points, 10k polygons, 1 repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    n_points, n_polygons, sizes = (1_000_000, 100_000, [1_000_000, 5_000_000]) if not args.quick else (100_000, 10_000, [100_000, 500_000])
+    repeats = 1 if args.quick else args.repeats
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+        conn.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
+    rows = []
+    rows += load_rows(f"{n_points:,} points", points(n_points), "Point", repeats)
+    rows += load_rows(f"{n_polygons:,} polygons", polygons(n_polygons), "Polygon", repeats)
+    rows += read_rows(f"{n_points:,} points", "Point", repeats)
+    rows += read_rows(f"{n_polygons:,} polygons", "Polygon", repeats)
+    with tempfile.TemporaryDirectory() as folder:
+        rows += import_rows(sizes, repeats, Path(folder))
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {SCHEMA} CASCADE"))
+    print_table(rows)
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores", "repeats": repeats, "rows": rows}, indent=2))
+    print(f"\nwritten to {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
