@@ -16,6 +16,7 @@ from .errors import (
     PostGISMissing,
     QueryError,
 )
+from .files import import_file
 from .ingest import LoadReport, load
 from .query import read, read_geo, read_sql
 from .settings import Settings, load_settings
@@ -34,6 +35,7 @@ __all__ = [
     "Settings",
     "connect",
     "engine",
+    "import_file",
     "load",
     "load_settings",
     "read",

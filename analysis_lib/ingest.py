@@ -10,6 +10,7 @@ the database as it was, and two loads of one table run one after the other.
 from __future__ import annotations
 
 import json
+import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyproj
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import geometry as geo
 from .db import adbc_connect
@@ -326,9 +327,10 @@ def _abandon(connection) -> None:
 
 
 def _progress_bar(plan: Plan, total: int | None, progress: bool | None):
-    return tqdm(
-        total=total, desc=plan.qualified, unit=" rows", unit_scale=True, disable=None if progress is None else not progress
-    )
+    """A rows/s bar on a terminal or in a notebook (a kernel's stderr is no TTY, but it shows text)."""
+    if progress is None:
+        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
+    return tqdm(total=total, desc=plan.qualified, unit=" rows", unit_scale=True, disable=not progress)
 
 
 def _ident(name: str) -> str:

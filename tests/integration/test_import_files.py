@@ -170,3 +170,13 @@ def test_command_line_load_and_its_errors(tmp_path, schema):
     assert f"table {schema}.data already exists; pass if_exists='replace'" in again.stderr
     replaced = subprocess.run([*command, "--replace"], capture_output=True, text=True, timeout=120)
     assert replaced.returncode == 0, replaced.stderr
+
+
+def test_progress_bar_shows_rows_per_second_when_asked(tmp_path, schema, capsys):
+    path = tmp_path / "punten.csv"
+    path.write_text("id,x,y\n" + "".join(f"{i},{121000 + i},487000\n" for i in range(500)))
+    import_file(path, "data", schema=schema, crs="EPSG:28992", progress=True)
+    shown = capsys.readouterr().err
+    assert f"{schema}.data" in shown and "rows/s" in shown
+    import_file(path, "stil", schema=schema, crs="EPSG:28992", progress=False)
+    assert capsys.readouterr().err == ""
