@@ -10,10 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pyarrow as pa
 import pyproj
 import shapely
 from shapely import GeometryType
 
+from . import wkb
 from .errors import LoadError
 
 _NAMES = {
@@ -105,8 +107,8 @@ def prepare(
     z: str,
     where: str,
     first_row: int,
-) -> tuple[np.ndarray, int]:
-    """WKB (None for NULL or empty) ready for ``column``, and how many geometries were repaired.
+) -> tuple[pa.Array, int]:
+    """WKB (NULL for missing or empty) ready for ``column``, and how many geometries were repaired.
 
     ``where`` names the input (file and column) and ``first_row`` is the 1-based number of the first
     geometry, so errors can say which rows are at fault.
@@ -125,7 +127,7 @@ def prepare(
     _check_types(geometries, column, where=where, first_row=first_row)
     if column.has_z:
         _check_z(geometries, where=where, first_row=first_row)
-    return shapely.to_wkb(geometries, output_dimension=3 if column.has_z else 2), repaired
+    return wkb.encode(geometries, output_dimension=3 if column.has_z else 2), repaired
 
 
 def _check_validity(geometries, present, *, make_valid: bool, where: str, first_row: int) -> int:

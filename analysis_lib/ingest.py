@@ -215,7 +215,7 @@ class _Writer:
                 where=f"{self.plan.source} column {self.plan.geometry.name}",
                 first_row=batch.first_row,
             )
-            attributes = attributes.append_column(self.plan.geometry.name, pa.array(wkb, pa.binary()))
+            attributes = attributes.append_column(self.plan.geometry.name, wkb)
         if self.appending:
             self.cursor.adbc_ingest(self.staging, attributes, mode="append", temporary=True)
         else:

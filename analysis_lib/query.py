@@ -15,13 +15,12 @@ from typing import Any
 
 import adbc_driver_manager
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyarrow as pa
-import shapely
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
+from . import wkb
 from .db import adbc_connect
 from .errors import QueryError
 from .geometry import resolve_crs
@@ -45,19 +44,19 @@ def read(
     ``crs`` sets the CRS when the geometries carry no SRID.
     """
     table = _arrow_result(_statement(sql_or_table), params)
-    frame = _to_pandas(table)
     geometry_columns = [f.name for f in table.schema if _postgres_type(f) == "geometry"]
     if geometry is None or (geometry == "auto" and not geometry_columns):
-        return frame
+        return _to_pandas(table)
     if geometry != "auto" and geometry not in geometry_columns:
         raise QueryError(f"geometry={geometry!r} is not a geometry column of the result; those are {geometry_columns}")
     active = geometry_columns[0] if geometry == "auto" else geometry
+    frame = _to_pandas(table.drop_columns(geometry_columns))
     srid = None
     for name in geometry_columns:
-        values = shapely.from_wkb(frame[name].to_numpy(dtype=object))
+        geometries, srids = wkb.decode(table.column(name))
         if name == active:
-            srid = _single_srid(values, name)
-        frame[name] = gpd.GeoSeries(values, index=frame.index)
+            srid = _single_srid(srids, name)
+        frame.insert(table.schema.get_field_index(name), name, gpd.GeoSeries(geometries, index=frame.index))
     if srid is not None:
         result_crs = f"EPSG:{srid}"
     elif crs is not None:
@@ -145,8 +144,7 @@ def _nullable_int(arrow_type: pa.DataType):
     return pd.Int64Dtype() if pa.types.is_integer(arrow_type) else None
 
 
-def _single_srid(geometries: np.ndarray, column: str) -> int | None:
-    srids = set(shapely.get_srid(geometries[~shapely.is_missing(geometries)]).tolist())
+def _single_srid(srids: set[int], column: str) -> int | None:
     if len(srids) > 1:
         raise QueryError(f"column {column!r} mixes SRIDs {sorted(srids)}; ST_Transform it to one CRS in the query")
     return (srids.pop() if srids else 0) or None

@@ -1,0 +1,39 @@
+"""The numpy point path must give exactly what shapely gives, and step aside for anything else."""
+
+import numpy as np
+import pyarrow as pa
+import shapely
+
+from analysis_lib import wkb
+
+
+def test_points_encode_to_the_same_bytes_as_shapely():
+    geometries = np.array([shapely.Point(121380.5, 487380.25), None, shapely.Point(-1e-9, 1e300)], dtype=object)
+    encoded = wkb.encode(geometries)
+    assert encoded.to_pylist() == [shapely.to_wkb(g) if g is not None else None for g in geometries]
+    assert encoded.null_count == 1
+
+
+def test_other_types_and_3d_go_through_shapely():
+    mixed = np.array([shapely.Point(1, 2), shapely.box(0, 0, 1, 1)], dtype=object)
+    assert wkb.encode(mixed).to_pylist() == shapely.to_wkb(mixed).tolist()
+    three_d = np.array([shapely.Point(1, 2, 3)], dtype=object)
+    assert wkb.encode(three_d, output_dimension=3).to_pylist() == shapely.to_wkb(three_d, output_dimension=3).tolist()
+
+
+def test_ewkb_points_decode_with_their_srid():
+    points = [shapely.set_srid(shapely.Point(x, x + 0.5), 28992) for x in range(5)]
+    ewkb = [shapely.to_wkb(p, include_srid=True) for p in points] + [None]
+    geometries, srids = wkb.decode(pa.chunked_array([pa.array(ewkb[:3], pa.binary()), pa.array(ewkb[3:], pa.binary())]))
+    assert srids == {28992}
+    assert all(g.equals(p) for g, p in zip(geometries[:5], points, strict=True))
+    assert geometries[5] is None
+
+
+def test_decode_falls_back_to_shapely_for_anything_else():
+    values = [shapely.to_wkb(shapely.box(0, 0, 1, 1)), shapely.to_wkb(shapely.Point(1, 2)), shapely.to_wkb(shapely.Point())]
+    geometries, srids = wkb.decode(pa.array(values, pa.binary()))
+    assert geometries[0].geom_type == "Polygon" and geometries[2].is_empty
+    assert srids == {0}
+    empty_only, _ = wkb.decode(pa.array([shapely.to_wkb(shapely.Point())], pa.binary()))
+    assert empty_only[0].is_empty
