@@ -27,8 +27,11 @@ import pyarrow.parquet as pq
 import pyogrio
 import pyproj
 import shapely
+import sqlalchemy as sa
 
 from . import geometry as geo
+from . import wkb
+from .db import engine
 from .errors import InputFileError
 from .ingest import Batch, LoadReport, Plan, write
 from .identifiers import normalise_columns, snake_case
@@ -210,7 +213,7 @@ def _open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size
                 table = pa.Table.from_batches([batch])
                 geometries = None
                 if wkb_column in table.column_names:
-                    geometries = _parse_wkb(table.column(wkb_column), name, row)
+                    geometries = _parse_wkb(table.column(wkb_column), name, row, notes)
                     table = table.drop_columns([wkb_column])
                 row += table.num_rows
                 yield table, geometries
@@ -227,18 +230,58 @@ def _open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size
     )
 
 
-def _parse_wkb(column: pa.ChunkedArray, name: str, first_row: int) -> np.ndarray:
+def _parse_wkb(column: pa.ChunkedArray, name: str, first_row: int, notes: list[str]) -> np.ndarray:
+    try:
+        return wkb.decode(column)[0]
+    except (NotImplementedError, shapely.errors.GEOSException):
+        pass  # curves (shapely reads none; PostGIS linearises them) or a broken geometry: find which
     values = column.to_numpy(zero_copy_only=False)
-    geometries = shapely.from_wkb(values, on_invalid="ignore")
-    unreadable = shapely.is_missing(geometries) & np.array([v is not None for v in values], dtype=bool)
-    if unreadable.any():
-        row = int(np.flatnonzero(unreadable)[0])
-        kind = int.from_bytes(values[row][1:5], "little" if values[row][0] == 1 else "big") % 1000
-        raise InputFileError(
-            f"{name}: row {row + first_row} has a geometry of WKB type {kind} (a curve or surface?) that cannot be"
-            " read; linearise the file first, e.g. ogr2ogr -nlt CONVERT_TO_LINEAR"
-        )
+    present = np.array([v is not None for v in values], dtype=bool)
+    curved = np.array([v is not None and _wkb_type(v) in _CURVED_WKB_TYPES for v in values], dtype=bool)
+    geometries = np.full(len(values), None, dtype=object)
+    geometries[~curved] = shapely.from_wkb(values[~curved], on_invalid="ignore")
+    broken = present & ~curved & shapely.is_missing(geometries)
+    if broken.any():
+        row = int(np.flatnonzero(broken)[0])
+        try:
+            shapely.from_wkb(values[row])
+        except shapely.errors.GEOSException as error:
+            reason = str(error)
+        raise InputFileError(f"{name}: row {row + first_row}: the geometry cannot be read ({reason})")
+    if curved.any():
+        geometries[curved] = _linearised(values[curved], name, np.flatnonzero(curved) + first_row)
+        note = "curved geometries linearised (PostGIS ST_CurveToLine)"
+        if note not in notes:
+            notes.append(note)
     return geometries
+
+
+# ISO WKB codes of CircularString, CompoundCurve, CurvePolygon, MultiCurve, MultiSurface, Curve, Surface
+_CURVED_WKB_TYPES = {8, 9, 10, 11, 12, 13, 14}
+
+
+def _wkb_type(value: bytes) -> int:
+    code = int.from_bytes(value[1:5], "little" if value[0] == 1 else "big")
+    return (code & 0x0FFFFFFF) % 1000
+
+
+def _linearised(values: np.ndarray, name: str, rows: np.ndarray) -> np.ndarray:
+    """Curves (CircularString, CurvePolygon, MultiSurface, …) as line segments, by PostGIS."""
+    try:
+        with engine().connect() as connection:
+            linear = connection.execute(
+                sa.text(
+                    "SELECT ST_AsBinary(ST_CurveToLine(ST_GeomFromWKB(w))) FROM unnest(CAST(:w AS bytea[]))"
+                    " WITH ORDINALITY AS t(w, i) ORDER BY i"
+                ),
+                {"w": [bytes(v) for v in values]},
+            ).scalars().all()
+    except sa.exc.DBAPIError as error:
+        raise InputFileError(
+            f"{name}: rows {', '.join(map(str, rows[:5]))} hold geometries neither shapely nor PostGIS can read"
+            f" ({str(error.orig).splitlines()[0]})"
+        ) from None
+    return shapely.from_wkb(np.array(linear, dtype=object))
 
 
 def _declared_type(ogr_type: str, *, multi_only: bool) -> str | None:
@@ -442,13 +485,17 @@ def _open_parquet(path: Path, *, batch_size: int) -> Source:
         types = {t.removesuffix(" Z") for t in column.get("geometry_types") or []}
         declared = geo.common_type(types) if types else None
 
+    notes = []
+
     def batches():
+        row = 1
         for batch in parquet.iter_batches(batch_size=batch_size):
             table = pa.Table.from_batches([batch])
             geometries = None
             if geometry_name:
-                geometries = shapely.from_wkb(table.column(geometry_name).to_numpy(zero_copy_only=False))
+                geometries = _parse_wkb(table.column(geometry_name), name, row, notes)
                 table = table.drop_columns([geometry_name])
+            row += table.num_rows
             yield table, geometries
 
     return Source(
@@ -459,6 +506,7 @@ def _open_parquet(path: Path, *, batch_size: int) -> Source:
         crs=crs,
         declared_type=declared,
         total=parquet.metadata.num_rows,
+        notes=notes,
     )
 
 

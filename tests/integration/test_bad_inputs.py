@@ -5,12 +5,15 @@ Every case runs against a schema that already holds a table ``target``; the snap
 (tables and a checksum of their rows) must be the same after the failed import.
 """
 
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import shapely
 
@@ -79,6 +82,19 @@ def corrupt_zip(folder: Path):
     return path
 
 
+def two_point_ring_geopackage(folder: Path):
+    """A polygon whose ring has two points, as some shapefiles in the wild have: GDAL writes it, shapely cannot read it."""
+    ring = struct.pack("<2d", 0, 0) + struct.pack("<2d", 1, 1)
+    polygon = struct.pack("<BIII", 1, 3, 1, 2) + ring
+    good = shapely.to_wkb(shapely.box(0, 0, 1, 1))
+    path = folder / "ring.gpkg"
+    pyogrio.raw.write(
+        path, geometry=np.array([good, good, polygon], dtype=object), field_data=[np.array([1, 2, 3])], fields=["id"],
+        geometry_type="Polygon", crs="EPSG:28992", driver="GPKG",
+    )
+    return path
+
+
 def late_bad_integer_csv(folder: Path):
     rows = "\n".join(f"{i},{i * 10}" for i in range(1, 200_001))
     return text_file("late.csv", f"id,waarde\n{rows}\n200001,veel\n")(folder)
@@ -115,6 +131,7 @@ CASES = {
         r"mixed\.geojson column geom: row 3 is a Point in a Polygon column; pass geometry_type='Geometry'",
         {"batch_size": 2},
     ),
+    "unreadable geometry": Case(two_point_ring_geopackage, r"ring\.gpkg: row 3: the geometry cannot be read \(.*LinearRing.*\)"),
     "2D among 3D points": Case(
         frame_file("z.gpkg", rd([shapely.Point(1, 2, 3), shapely.Point(4, 5)])),
         r"z\.gpkg column geom: row 2 has no Z while others do; pass z='drop'",

@@ -180,3 +180,17 @@ def test_progress_bar_shows_rows_per_second_when_asked(tmp_path, schema, capsys)
     assert f"{schema}.data" in shown and "rows/s" in shown
     import_file(path, "stil", schema=schema, crs="EPSG:28992", progress=False)
     assert capsys.readouterr().err == ""
+
+
+def test_curved_geometries_are_linearised(tmp_path, schema):
+    curve = al.read_sql("SELECT ST_AsBinary('CURVEPOLYGON(CIRCULARSTRING(0 0, 4 0, 4 4, 0 4, 0 0))'::geometry) AS w")["w"][0]
+    path = tmp_path / "bocht.gpkg"
+    pyogrio.raw.write(
+        path, geometry=np.array([curve], dtype=object), field_data=[np.array([1])], fields=["id"],
+        geometry_type="Unknown", crs="EPSG:28992", driver="GPKG",
+    )
+    report = import_file(path, "data", schema=schema)
+    assert "curved geometries linearised (PostGIS ST_CurveToLine)" in report.notes
+    circle = imported(schema).geometry.iloc[0]
+    assert circle.geom_type == "Polygon"
+    assert circle.area == pytest.approx(8 * np.pi, rel=0.01)  # both arcs lie on the circle of radius sqrt(8) around (2, 2)
