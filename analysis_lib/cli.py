@@ -41,6 +41,8 @@ def load(args: argparse.Namespace) -> int:
         y=args.y,
         separator=args.separator,
         decimal=args.decimal,
+        skip_rows=args.skip_rows,
+        skip_bad_lines=args.skip_bad_lines,
     )
     print(report)
     return 0
@@ -84,6 +86,8 @@ def _add_load_parser(commands) -> None:
     parser.add_argument("--y", help="CSV/XLSX: column holding y or latitude")
     parser.add_argument("--separator", help="CSV field separator (default: detected)")
     parser.add_argument("--decimal", help="CSV decimal mark (default: detected)")
+    parser.add_argument("--skip-rows", type=int, default=0, metavar="N", help="CSV: lines before the header (titles)")
+    parser.add_argument("--skip-bad-lines", action="store_true", help="CSV: skip lines with a wrong number of fields, and report them")
     parser.set_defaults(handler=load)
 
 

@@ -82,6 +82,8 @@ def import_file(
     y: str | None = None,
     separator: str | None = None,
     decimal: str | None = None,
+    skip_rows: int = 0,
+    skip_bad_lines: bool = False,
     batch_size: int = 65_536,
     progress: bool | None = None,
 ) -> LoadReport:
@@ -97,7 +99,9 @@ def import_file(
     options = dict(encoding=encoding, batch_size=batch_size)
     suffix = path.suffix.lower()
     if suffix in CSV_SUFFIXES:
-        source = _open_csv(path, separator=separator, decimal=decimal, **options)
+        source = _open_csv(
+            path, separator=separator, decimal=decimal, skip_rows=skip_rows, skip_bad_lines=skip_bad_lines, **options
+        )
     elif suffix in PARQUET_SUFFIXES:
         source = _open_parquet(path, batch_size=batch_size)
     elif suffix in OGR_SUFFIXES:
@@ -365,7 +369,16 @@ def detect_encoding(stream, start: int = 0) -> str:
 # --- CSV (pyarrow) --------------------------------------------------------------------------------
 
 
-def _open_csv(path: Path, *, separator: str | None, decimal: str | None, encoding: str | None, batch_size: int) -> Source:
+def _open_csv(
+    path: Path,
+    *,
+    separator: str | None,
+    decimal: str | None,
+    skip_rows: int,
+    skip_bad_lines: bool,
+    encoding: str | None,
+    batch_size: int,
+) -> Source:
     name = str(path)
     notes = []
     if path.stat().st_size == 0:
@@ -377,18 +390,24 @@ def _open_csv(path: Path, *, separator: str | None, decimal: str | None, encodin
             notes.append(f"encoding: not UTF-8, detected {encoding}")
     else:
         _check_declared_encoding(path, encoding)
-    sample = _decoded_sample(path, encoding)
+    sample = "\n".join(_decoded_sample(path, encoding).splitlines()[skip_rows:])
     separator = separator or _sniff_separator(sample)
     decimal = decimal or _sniff_decimal(sample, separator)
     if decimal == ",":
         notes.append("decimal comma")
-    read_options = pa_csv.ReadOptions(encoding=encoding, block_size=max(batch_size * 64, 1 << 20))
-    parse_options = pa_csv.ParseOptions(delimiter=separator)
+    read_options = pa_csv.ReadOptions(encoding=encoding, skip_rows=skip_rows, block_size=max(batch_size * 64, 1 << 20))
+    skipped = []
+
+    def skip_and_count(row) -> str:
+        skipped.append(row)
+        return "skip"
+
+    parse_options = pa_csv.ParseOptions(delimiter=separator, invalid_row_handler=skip_and_count if skip_bad_lines else None)
     convert_options = pa_csv.ConvertOptions(decimal_point=decimal, strings_can_be_null=True)
     try:
         reader = pa_csv.open_csv(path, read_options=read_options, parse_options=parse_options, convert_options=convert_options)
     except pa.ArrowInvalid as error:
-        raise InputFileError(f"{name}: {error}") from None
+        raise InputFileError(f"{name}: {error}{_title_lines_hint(str(error))}") from None
 
     def batches():
         rows = 0
@@ -398,6 +417,12 @@ def _open_csv(path: Path, *, separator: str | None, decimal: str | None, encodin
                 yield pa.Table.from_batches([batch]), None
         except pa.ArrowInvalid as error:
             raise InputFileError(f"{name}: {_explain_csv_error(str(error), reader.schema, rows)}") from None
+        if skipped:
+            first = skipped[0]
+            notes.append(
+                f"skipped {len(skipped)} malformed line(s), the first: {first.text[:60]!r}"
+                f" ({first.actual_columns} fields where {first.expected_columns} were expected)"
+            )
 
     return Source(name=name, columns=reader.schema.names, batches=batches(), notes=notes)
 
@@ -415,6 +440,14 @@ def _explain_csv_error(message: str, schema: pa.Schema, rows_read: int) -> str:
         f"column {schema.names[int(index)]} (read as {arrow_type}, guessed from the first rows): {problem},"
         f" after row {rows_read:,}; fix that value or make the column text in the file"
     )
+
+
+def _title_lines_hint(message: str) -> str:
+    if re.search(r"Expected 1 columns?, got \d+", message):
+        return "; if the file starts with title lines, pass skip_rows=N (--skip-rows N) to start at the header"
+    if re.search(r"Expected \d+ columns?, got \d+", message):
+        return "; skip_bad_lines=True (--skip-bad-lines) skips such lines and reports them"
+    return ""
 
 
 def _check_declared_encoding(path: Path, encoding: str) -> None:
@@ -444,11 +477,19 @@ def _decoded_sample(path: Path, encoding: str) -> str:
 
 
 def _sniff_separator(sample: str) -> str:
-    """The most frequent of , ; tab | in the header line (',' when none occurs)."""
-    header = sample.splitlines()[0] if sample else ""
-    counts = {sep: header.count(sep) for sep in ",;\t|"}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
+    """The separator that splits the header into the most fields, with most lines agreeing.
+
+    Quotes are respected, so a '|' or ',' inside quoted names does not count; a stray title or footer
+    line does not outvote the rest.
+    """
+    lines = [line for line in sample.splitlines()[:50] if line.strip()]
+    best, best_fields = ",", 1
+    for separator in ",;\t|":
+        counts = [len(row) for row in csv.reader(lines, delimiter=separator)]
+        agreeing = sum(count == counts[0] for count in counts) if counts else 0
+        if counts and agreeing * 2 > len(counts) and counts[0] > best_fields:
+            best, best_fields = separator, counts[0]
+    return best
 
 
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")

@@ -194,3 +194,17 @@ def test_curved_geometries_are_linearised(tmp_path, schema):
     circle = imported(schema).geometry.iloc[0]
     assert circle.geom_type == "Polygon"
     assert circle.area == pytest.approx(8 * np.pi, rel=0.01)  # both arcs lie on the circle of radius sqrt(8) around (2, 2)
+
+
+def test_statistics_export_with_title_lines_and_a_footer(tmp_path, schema):
+    path = tmp_path / "kerncijfers.csv"
+    path.write_text('"Kerncijfers wijken en buurten"\n""\n"Regio";"Inwoners|aantal";"Dichtheid|per km2"\n"Amsterdam";"862965";"5277,3"\n"Centrum";"81251";"10142,7"\n"Bron: CBS"\n')
+    with pytest.raises(al.LoadError, match="pass skip_rows=N"):
+        import_file(path, "data", schema=schema)
+    with pytest.raises(al.LoadError, match="skip_bad_lines=True"):
+        import_file(path, "data", schema=schema, skip_rows=2)
+    report = import_file(path, "data", schema=schema, skip_rows=2, skip_bad_lines=True)
+    assert report.rows == 2
+    assert "skipped 1 malformed line(s), the first: '\"Bron: CBS\"' (1 fields where 3 were expected)" in report.notes
+    frame = al.read(f"SELECT * FROM {schema}.data ORDER BY inwoners_aantal")
+    assert frame["dichtheid_per_km2"].tolist() == [10142.7, 5277.3]

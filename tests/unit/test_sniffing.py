@@ -27,9 +27,16 @@ def test_detect_encoding_reads_past_the_first_chunk():
 
 @pytest.mark.parametrize(
     ("sample", "separator"),
-    [("a,b,c\n1,2,3", ","), ("a;b;c\n1;2;3", ";"), ("a\tb\n1\t2", "\t"), ("a|b\n1|2", "|"), ("single\n1", ",")],
+    [
+        ("a,b,c\n1,2,3", ","),
+        ("a;b;c\n1;2;3", ";"),
+        ("a\tb\n1\t2", "\t"),
+        ("a|b\n1|2", "|"),
+        ("single\n1", ","),
+        ('"Inkomen|personen|aantal";"Inkomen|huishoudens"\n"1,5";"2"', ";"),  # separators inside quotes do not count
+    ],
 )
-def test_separator_comes_from_the_header(sample, separator):
+def test_separator_splits_lines_into_equal_fields(sample, separator):
     assert _sniff_separator(sample) == separator
 
 
