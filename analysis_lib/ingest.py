@@ -14,6 +14,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import adbc_driver_manager
@@ -31,7 +32,7 @@ from .errors import LoadError
 from .identifiers import checked_name, normalise_columns, snake_case
 
 IF_EXISTS = ("fail", "replace", "append")
-FRAME_CHUNK_ROWS = 100_000
+FRAME_CHUNK_ROWS = 50_000
 
 
 @dataclass
@@ -161,10 +162,16 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     try:
         with connection.cursor() as cursor, _progress_bar(plan, total, progress) as bar:
             writer = _Writer(cursor, plan)
-            for batch in batches:
-                report.repaired += writer.write(batch)
-                report.rows += batch.attributes.num_rows
-                bar.update(batch.attributes.num_rows)
+            # Batch n+1 is prepared (geometry checks, WKB) in a thread while batch n is copied.
+            with ThreadPoolExecutor(max_workers=1) as preparer:
+                pending = None
+                for batch in batches:
+                    prepared = preparer.submit(writer.prepare, batch)
+                    if pending is not None:
+                        _ingest(writer, pending, report, bar)
+                    pending = prepared
+                if pending is not None:
+                    _ingest(writer, pending, report, bar)
             if report.rows == 0:
                 raise LoadError(f"{plan.source}: no rows to load")
             writer.finish()
@@ -180,13 +187,22 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     return report
 
 
+def _ingest(writer: _Writer, prepared: Future, report: LoadReport, bar) -> None:
+    attributes, repaired = prepared.result()
+    writer.ingest(attributes)
+    report.repaired += repaired
+    report.rows += attributes.num_rows
+    bar.update(attributes.num_rows)
+
+
 class _Writer:
     """The statements of one load, in order: lock, check, stage, fill, index, swap."""
 
     def __init__(self, cursor, plan: Plan):
         self.cursor = cursor
         self.plan = plan
-        self.schema: pa.Schema | None = None
+        self.schema: pa.Schema | None = None  # the attribute columns, fixed by the first batch
+        self.staged = False
         self.target_columns: dict[str, str] | None = None
         self.staging = f"_load_{plan.table[:40]}_{uuid.uuid4().hex[:8]}"
         cursor.execute(
@@ -198,11 +214,12 @@ class _Writer:
             raise LoadError(f"table {plan.qualified} already exists; pass if_exists='replace' or 'append'")
         self.appending = self.exists and plan.if_exists == "append"
 
-    def write(self, batch: Batch) -> int:
+    def prepare(self, batch: Batch) -> tuple[pa.Table, int]:
+        """The batch as the Arrow table to copy, and how many geometries were repaired; no database work."""
         repaired = 0
         attributes = _nulls_for_sentinels(batch.attributes, self.plan.null_values)
         if self.schema is None:
-            self._create_staging(attributes)
+            self.schema = attributes.schema
         else:
             attributes = _conform(attributes, self.schema, self.plan.source, batch.first_row)
         if self.plan.geometry is not None:
@@ -216,11 +233,16 @@ class _Writer:
                 first_row=batch.first_row,
             )
             attributes = attributes.append_column(self.plan.geometry.name, wkb)
+        return attributes, repaired
+
+    def ingest(self, attributes: pa.Table) -> None:
+        if not self.staged:
+            self._create_staging()
+            self.staged = True
         if self.appending:
             self.cursor.adbc_ingest(self.staging, attributes, mode="append", temporary=True)
         else:
             self.cursor.adbc_ingest(self.staging, attributes, mode="append", db_schema_name=self.plan.schema)
-        return repaired
 
     def finish(self) -> None:
         if self.appending:
@@ -232,8 +254,7 @@ class _Writer:
         self.cursor.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(_quoted(self.plan.schema, self.plan.table),))
         return bool(self.cursor.fetchone()[0])
 
-    def _create_staging(self, attributes: pa.Table) -> None:
-        self.schema = attributes.schema
+    def _create_staging(self) -> None:
         definitions = [
             f"{_ident(f.name)} {'text' if f.name in self.plan.json_columns else _pg_type(f, self.plan.source)}"
             for f in self.schema
