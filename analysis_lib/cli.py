@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from . import __version__
+from .backup import backup, restore
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
@@ -46,6 +47,29 @@ def load(args: argparse.Namespace) -> int:
     )
     print(report)
     return 0
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    print(f"backup written: {backup(args.dir, keep=args.keep)}")
+    return 0
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    restored = restore(args.file, database=args.database, force=args.force)
+    print(f"restored {args.file} into database {restored.database} ({restored.tables} tables)")
+    return 0
+
+
+def _add_backup_parsers(commands) -> None:
+    parser = commands.add_parser("backup", help="pg_dump the database to BACKUPS/<timestamp>.dump, keeping the newest N")
+    parser.add_argument("--dir", default="backups", help="folder of the dumps (default: backups)")
+    parser.add_argument("--keep", type=int, default=7, metavar="N", help="how many dumps to keep (default: 7)")
+    parser.set_defaults(handler=backup_command)
+    parser = commands.add_parser("restore", help="restore a dump; refuses to overwrite tables without --force")
+    parser.add_argument("file", help="a .dump made by analysis-lib backup")
+    parser.add_argument("--database", help="restore into this database (created if missing) instead of the current one")
+    parser.add_argument("--force", action="store_true", help="overwrite the tables the dump holds")
+    parser.set_defaults(handler=restore_command)
 
 
 def _number(text: str) -> int | float:
@@ -100,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_parser.set_defaults(handler=check)
     _add_load_parser(commands)
+    _add_backup_parsers(commands)
     return parser
 
 

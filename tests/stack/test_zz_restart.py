@@ -1,9 +1,12 @@
-"""Restarts the stack, so it runs last (file name) and leaves the stack up for nothing after it."""
+"""Restarts the stack and at the end replaces its volumes, so it runs last (file name)."""
 
+import shutil
 import uuid
 
 import requests
 import sqlalchemy as sa
+
+from stack_control import ROOT
 
 
 def test_data_and_secrets_survive_down_and_up(stack):
@@ -27,3 +30,29 @@ def test_data_and_secrets_survive_down_and_up(stack):
     engine.dispose()
     status = requests.get(f"{stack.lab_url()}/api/status", headers={"Authorization": f"token {token}"}, timeout=10)
     assert status.status_code == 200
+
+
+def test_upgrade_path_moves_the_data_to_a_new_volume_by_backup_and_restore(stack):
+    """What a move to a new PostgreSQL major does: dump, start on an empty data volume, restore."""
+    folder = ROOT / "tests" / ".output" / f"upgrade-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    folder.chmod(0o1777)
+    try:
+        engine = sa.create_engine(stack.database_url().replace("postgresql://", "postgresql+psycopg://"))
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE upgraded AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 500) g"))
+            before = conn.execute(sa.text("SELECT md5(string_agg(v, '' ORDER BY id)) FROM upgraded")).scalar()
+        engine.dispose()
+        made = stack.exec("lab", "analysis-lib", "backup", "--dir", str(folder.relative_to(ROOT))).stdout
+        dump = made.split("backup written: ", 1)[1].strip()
+
+        stack.down(volumes=True)
+        stack.up()
+        stack.exec("lab", "analysis-lib", "restore", dump)
+
+        engine = sa.create_engine(stack.database_url().replace("postgresql://", "postgresql+psycopg://"))
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT md5(string_agg(v, '' ORDER BY id)) FROM upgraded")).scalar() == before
+        engine.dispose()
+    finally:
+        shutil.rmtree(folder)
