@@ -34,7 +34,7 @@ def load(args: argparse.Namespace) -> int:
         make_valid=args.make_valid,
         z="drop" if args.drop_z else "keep",
         geometry_type=args.geometry_type,
-        null_values=[_number(v) for v in args.null_value],
+        null_values=args.null_value,
         primary_key=args.primary_key,
         spatial_index=not args.no_index,
         wkt=args.wkt,
@@ -72,16 +72,6 @@ def _add_backup_parsers(commands) -> None:
     parser.set_defaults(handler=restore_command)
 
 
-def _number(text: str) -> int | float:
-    try:
-        return int(text)
-    except ValueError:
-        try:
-            return float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"--null-value {text!r} is not a number") from None
-
-
 def _add_load_parser(commands) -> None:
     parser = commands.add_parser(
         "load",
@@ -102,7 +92,7 @@ def _add_load_parser(commands) -> None:
     parser.add_argument("--make-valid", action="store_true", help="repair invalid geometries instead of refusing them")
     parser.add_argument("--drop-z", action="store_true", help="store geometries in 2D")
     parser.add_argument("--geometry-type", help="force the column type, e.g. Geometry for mixed types")
-    parser.add_argument("--null-value", action="append", default=[], metavar="NUMBER", help="a sentinel stored as NULL (repeatable)")
+    parser.add_argument("--null-value", action="append", type=float, default=[], metavar="NUMBER", help="a sentinel stored as NULL (repeatable)")
     parser.add_argument("--primary-key", help="column to make the primary key")
     parser.add_argument("--no-index", action="store_true", help="do not build the spatial index")
     parser.add_argument("--wkt", help="CSV/XLSX: column holding WKT geometries")
@@ -132,6 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (AnalysisLibError, argparse.ArgumentTypeError) as error:
+    except AnalysisLibError as error:
         print(f"analysis-lib {args.command}: error: {error}", file=sys.stderr)
         return 1

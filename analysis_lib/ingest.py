@@ -130,6 +130,7 @@ def load(
     if not isinstance(data, pd.DataFrame):
         raise LoadError(f"load() takes a pandas DataFrame or GeoDataFrame, not {type(data).__name__}")
     columns = normalise_columns(data.columns)
+    json_names = _json_columns(data)
     plan = Plan(
         table=table,
         schema=schema,
@@ -139,7 +140,7 @@ def load(
         primary_key=_primary_key(primary_key, columns),
         spatial_index=spatial_index,
         null_values=tuple(null_values),
-        json_columns=frozenset(columns[name] for name in _json_columns(data)),
+        json_columns=frozenset(columns[name] for name in json_names),
     )
     geometry_name = data.geometry.name if isinstance(data, gpd.GeoDataFrame) and data.geometry.name in data else None
     if geometry_name is not None:
@@ -151,7 +152,8 @@ def load(
         plan.geometry = geo.column_type(
             data.geometry.to_numpy(), columns[geometry_name], srid, z=z, make_valid=make_valid, declared=geometry_type
         )
-    return write(plan, _frame_batches(data, columns, geometry_name), total=len(data), progress=progress, columns=columns)
+    batches = _frame_batches(data, columns, geometry_name, json_names)
+    return write(plan, batches, total=len(data), progress=progress, columns=columns)
 
 
 def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: bool | None, columns: dict[str, str]) -> LoadReport:
@@ -269,6 +271,10 @@ class _Writer:
             self._execute(f"CREATE TABLE {self._staging_name} ({', '.join(definitions)})")
 
     @property
+    def _column_names(self) -> list[str]:
+        return list(self.schema.names) + ([self.plan.geometry.name] if self.plan.geometry else [])
+
+    @property
     def _staging_name(self) -> str:
         return _quoted(self.plan.schema, self.staging)
 
@@ -279,8 +285,7 @@ class _Writer:
             parameters=(_quoted(self.plan.schema, self.plan.table),),
         )
         self.target_columns = dict(self.cursor.fetchall())
-        incoming = list(self.schema.names) + ([self.plan.geometry.name] if self.plan.geometry else [])
-        missing = [name for name in incoming if name not in self.target_columns]
+        missing = [name for name in self._column_names if name not in self.target_columns]
         if missing:
             raise LoadError(
                 f"cannot append to {self.plan.qualified}: it has no column {', '.join(missing)}"
@@ -296,7 +301,7 @@ class _Writer:
                 )
 
     def _insert_into_target(self) -> None:
-        names = list(self.schema.names) + ([self.plan.geometry.name] if self.plan.geometry else [])
+        names = self._column_names
         selected = ", ".join(f"{_ident(name)}::{self.target_columns[name]}" for name in names)
         self._execute(
             f"INSERT INTO {_quoted(self.plan.schema, self.plan.table)} ({', '.join(map(_ident, names))})"
@@ -325,7 +330,7 @@ class _Writer:
             self._execute(f"ALTER TABLE {table} RENAME CONSTRAINT {_ident(self.staging + '_pkey')} TO {_ident(plan.table[:58] + '_pkey')}")
 
     def _add_primary_key(self) -> None:
-        names = list(self.schema.names) + ([self.plan.geometry.name] if self.plan.geometry else [])
+        names = self._column_names
         missing = [name for name in self.plan.primary_key if name not in names]
         if missing:
             raise LoadError(f"primary_key: no column {', '.join(missing)} in the data (columns: {', '.join(names)})")
@@ -478,8 +483,9 @@ def _is_flat_list(value) -> bool:
     return isinstance(value, list) and all(not isinstance(item, dict | list) for item in value)
 
 
-def _frame_batches(frame: pd.DataFrame, columns: dict[str, str], geometry_name: str | None) -> Iterator[Batch]:
-    json_names = set(_json_columns(frame))
+def _frame_batches(
+    frame: pd.DataFrame, columns: dict[str, str], geometry_name: str | None, json_names: list[str]
+) -> Iterator[Batch]:
     attribute_names = [name for name in frame.columns if name != geometry_name]
     for start in range(0, len(frame), FRAME_CHUNK_ROWS):
         chunk = pd.DataFrame(frame.iloc[start : start + FRAME_CHUNK_ROWS][attribute_names])
