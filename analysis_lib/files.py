@@ -33,7 +33,7 @@ from . import geometry as geo
 from . import wkb
 from .db import engine
 from .errors import InputFileError
-from .ingest import Batch, LoadReport, Plan, write
+from .ingest import Batch, LoadReport, Plan, primary_key_columns, write
 from .identifiers import normalise_columns, snake_case
 
 OGR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".gml", ".xlsx", ".dbf"}
@@ -133,7 +133,7 @@ def import_file(
 
 def _load_source(source: Source, plan: Plan, *, crs, target_crs, geometry_type, primary_key, progress) -> LoadReport:
     columns = normalise_columns(source.columns)
-    plan.primary_key = tuple(columns.get(n, snake_case(n)) for n in ([primary_key] if isinstance(primary_key, str) else primary_key or []))
+    plan.primary_key = primary_key_columns(primary_key, columns)
     batches = _renamed(source.batches, columns)
     first = next(batches, None)
     if first is None:

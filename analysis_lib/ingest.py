@@ -137,7 +137,7 @@ def load(
         if_exists=if_exists,
         make_valid=make_valid,
         z=z,
-        primary_key=_primary_key(primary_key, columns),
+        primary_key=primary_key_columns(primary_key, columns),
         spatial_index=spatial_index,
         null_values=tuple(null_values),
         json_columns=frozenset(columns[name] for name in json_names),
@@ -450,7 +450,8 @@ def _detail(text: str) -> str:
     return (" (" + "; ".join(details) + ")") if details else ""
 
 
-def _primary_key(primary_key, columns: dict[str, str]) -> tuple[str, ...]:
+def primary_key_columns(primary_key, columns: dict[str, str]) -> tuple[str, ...]:
+    """The database names of the primary key column(s) given by their input names."""
     if primary_key is None:
         return ()
     names = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
