@@ -10,6 +10,7 @@ from .backup import backup, restore
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
+from .sample_data import load_sample_data
 
 
 def check(_args: argparse.Namespace) -> int:
@@ -58,6 +59,23 @@ def restore_command(args: argparse.Namespace) -> int:
     restored = restore(args.file, database=args.database, force=args.force)
     print(f"restored {args.file} into database {restored.database} ({restored.tables} tables)")
     return 0
+
+
+def sample_data_command(args: argparse.Namespace) -> int:
+    rows = load_sample_data(scale=args.scale, seed=args.seed, schema=args.schema)
+    for table, count in rows.items():
+        print(f"{args.schema}.{table}: {count:,} rows")
+    return 0
+
+
+def _add_sample_data_parser(commands) -> None:
+    parser = commands.add_parser(
+        "sample-data", help="make Amsterdam-like sample data (stadsdelen … buurten, meldingen, containers) in PostGIS"
+    )
+    parser.add_argument("--scale", type=float, default=1.0, help="multiplies the number of points (1: 20,000 meldingen)")
+    parser.add_argument("--seed", type=int, default=2024, help="the same seed gives the same data")
+    parser.add_argument("--schema", default="public")
+    parser.set_defaults(handler=sample_data_command)
 
 
 def _add_backup_parsers(commands) -> None:
@@ -115,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     check_parser.set_defaults(handler=check)
     _add_load_parser(commands)
     _add_backup_parsers(commands)
+    _add_sample_data_parser(commands)
     return parser
 
 
