@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
+import yaml
+
 from . import __version__
 from .backup import backup, restore
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
+from .reports import ReportError, run
 from .sample_data import load_sample_data
 
 
@@ -59,6 +62,43 @@ def restore_command(args: argparse.Namespace) -> int:
     restored = restore(args.file, database=args.database, force=args.force)
     print(f"restored {args.file} into database {restored.database} ({restored.tables} tables)")
     return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    parameters = {}
+    if args.file:
+        parameters.update(_parameter_file(args.file))
+    parameters.update(dict(args.parameter))
+    report = run(
+        args.notebook, parameters, output_dir=args.output_dir, hide_code=args.hide_code,
+        read_only=not args.owner, timeout=args.timeout,
+    )
+    print(f"notebook: {report.notebook}")
+    print(f"report:   {report.html}")
+    return 0
+
+
+def _parameter_file(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            values = yaml.safe_load(stream) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise ReportError(f"{path}: cannot read the parameters ({error})") from None
+    if not isinstance(values, dict):
+        raise ReportError(f"{path}: expected name: value lines, got {type(values).__name__}")
+    return values
+
+
+def _add_run_parser(commands) -> None:
+    parser = commands.add_parser("run", help="run a notebook with parameters into reports/<notebook>/<parameters>/")
+    parser.add_argument("notebook")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    parser.add_argument("-f", "--file", help="a YAML file of parameters (-p wins)")
+    parser.add_argument("--output-dir", default="reports")
+    parser.add_argument("--hide-code", action="store_true", help="leave the code out of the HTML report")
+    parser.add_argument("--owner", action="store_true", help="run with the owner's database role instead of the read-only one")
+    parser.add_argument("--timeout", type=float, help="seconds a cell may take")
+    parser.set_defaults(handler=run_command)
 
 
 def sample_data_command(args: argparse.Namespace) -> int:
@@ -134,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load_parser(commands)
     _add_backup_parsers(commands)
     _add_sample_data_parser(commands)
+    _add_run_parser(commands)
     return parser
 
 

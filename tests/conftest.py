@@ -23,8 +23,10 @@ def database_env(request):
     if os.environ.get("DATABASE_URL") or os.environ.get("PGHOST"):
         yield
         return
-    os.environ["DATABASE_URL"] = request.getfixturevalue("stack").database_url()
+    stack = request.getfixturevalue("stack")
+    os.environ["DATABASE_URL"] = stack.database_url()
+    os.environ["ANALYST_DATABASE_URL"] = stack.analyst_database_url()
     try:
         yield
     finally:
-        del os.environ["DATABASE_URL"]
+        del os.environ["DATABASE_URL"], os.environ["ANALYST_DATABASE_URL"]

@@ -81,5 +81,10 @@ class ComposeStack:
         password = quote(self.secret("db_password"), safe="")
         return f"postgresql://{env['POSTGRES_USER']}:{password}@{self.published('db', 5432)}/{env['POSTGRES_DB']}"
 
+    def analyst_database_url(self) -> str:
+        owner = self.database_url()
+        credentials = owner.split("//", 1)[1].split("@", 1)[0]
+        return owner.replace(credentials, f"analyst:{quote(self.secret('analyst_password'), safe='')}", 1)
+
     def lab_url(self) -> str:
         return f"http://{self.published('lab', 8888)}"

@@ -125,7 +125,7 @@ def test_the_analyst_role_reads_everything_and_changes_nothing(stack):
     import psycopg
 
     owner_url = stack.database_url()
-    analyst_url = owner_url.replace(owner_url.split("//")[1].split("@")[0], f"analyst:{stack.secret('analyst_password')}")
+    analyst_url = stack.analyst_database_url()
     table = f"later_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(owner_url, autocommit=True) as owner:
         owner.execute(f"CREATE TABLE {table} (buurt text)")

@@ -1,0 +1,294 @@
+"""Parameterised notebook runs on top of papermill: parameters checked before a kernel starts, an
+executed notebook and an HTML report per parameter set, read-only database access by default.
+
+A run either produces its whole report folder or none: outputs are written to a temporary folder and
+renamed into place only when every cell succeeded. A failed run leaves ``<slug>.failed.ipynb`` beside
+where the report would have been, for inspection, and raises ReportFailed naming the cell (#1 is the
+notebook's first cell).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import papermill
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbconvert import HTMLExporter
+
+from .errors import AnalysisLibError
+
+READ_ONLY_USER = "analyst"
+_TRUE = {"true", "yes", "y", "1", "ja", "on"}
+_FALSE = {"false", "no", "n", "0", "nee", "off"}
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+class ReportError(AnalysisLibError):
+    """The run could not start: missing notebook, bad parameters, unwritable output."""
+
+
+class ReportFailed(AnalysisLibError):
+    """The notebook ran and a cell failed (error, timeout or a dead kernel); no report was made."""
+
+    def __init__(self, message: str, *, cell: int | None, failed_notebook: Path | None):
+        super().__init__(message)
+        self.cell = cell
+        self.failed_notebook = failed_notebook
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    default: Any
+    type_name: str
+    help: str
+
+
+@dataclass(frozen=True)
+class Report:
+    notebook: Path  # the executed notebook
+    html: Path
+    parameters: dict[str, Any]
+
+
+def parameters_of(notebook: str | os.PathLike) -> dict[str, Parameter]:
+    """The parameters a notebook declares in its cell tagged 'parameters', with their types and help."""
+    path = _existing(notebook)
+    cells = nbformat.read(path, as_version=4).cells
+    if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in cells):
+        raise ReportError(f"{path} has no cell tagged 'parameters'; tag the cell that sets the defaults")
+    found = {}
+    for name, info in papermill.inspect_notebook(str(path)).items():
+        default = _literal(info["default"])
+        declared = info["inferred_type_name"]
+        type_name = declared if declared not in (None, "None") else type(default).__name__
+        found[name] = Parameter(name=name, default=default, type_name=type_name, help=info["help"])
+    return found
+
+
+def checked_parameters(notebook: str | os.PathLike, given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` converted to the types of the notebook's defaults; ReportError for unknown or wrong ones."""
+    declared = parameters_of(notebook)
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        listing = ", ".join(f"{p.name} ({p.type_name}, default {p.default!r})" for p in declared.values())
+        raise ReportError(f"unknown parameter {', '.join(unknown)} for {notebook}; it takes: {listing}")
+    return {name: _convert(declared[name], value) for name, value in given.items()}
+
+
+def run(
+    notebook: str | os.PathLike,
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    output_dir: str | os.PathLike = "reports",
+    hide_code: bool = False,
+    read_only: bool = True,
+    timeout: float | None = None,
+    kernel_name: str | None = None,
+) -> Report:
+    """Run ``notebook`` with ``parameters`` and write reports/<notebook>/<params-slug>/{notebook.ipynb,report.html}."""
+    path = _existing(notebook)
+    values = checked_parameters(path, parameters or {})
+    target = Path(output_dir) / path.stem / _slug(values)
+    failed = target.with_suffix(".failed.ipynb")
+    _prepare_output(target)
+    scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        executed = scratch / "notebook.ipynb"
+        with _database_role(read_only):
+            _execute(path, executed, values, timeout=timeout, kernel_name=kernel_name, failed=failed)
+        (scratch / "report.html").write_text(_html(executed, hide_code=hide_code), encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        scratch.rename(target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # nothing left there after a successful rename
+    failed.unlink(missing_ok=True)
+    return Report(notebook=target / "notebook.ipynb", html=target / "report.html", parameters=values)
+
+
+def _existing(notebook: str | os.PathLike) -> Path:
+    path = Path(notebook)
+    if not path.is_file():
+        raise ReportError(f"{path}: no such notebook")
+    return path
+
+
+def _literal(source: str) -> Any:
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return source  # an expression papermill will evaluate in the kernel; passed through as text
+
+
+def _convert(parameter: Parameter, value: Any) -> Any:
+    """A CLI string (or a YAML value) as the parameter's type, as an analyst would expect it."""
+    kind = parameter.type_name
+    if kind == "str":
+        text = str(value)
+        if _DATE.fullmatch(str(parameter.default)):
+            _valid_date(parameter, text)
+        return text
+    if not isinstance(value, str):
+        return value  # already typed (a YAML parameter file)
+    text = value.strip()
+    try:
+        if kind == "bool":
+            if text.lower() in _TRUE | _FALSE:
+                return text.lower() in _TRUE
+            raise ValueError
+        if kind == "int":
+            return int(text)
+        if kind == "float":
+            return float(text.replace(",", ".")) if text.count(",") == 1 and "." not in text else float(text)
+        if kind in ("list", "tuple"):
+            items = json.loads(text) if text.startswith("[") else [item.strip() for item in text.split(",") if item.strip()]
+            if not isinstance(items, list):
+                raise ValueError
+            return items
+        if kind == "dict":
+            items = json.loads(text)
+            if not isinstance(items, dict):
+                raise ValueError
+            return items
+        if kind == "NoneType":
+            return _literal(text)
+    except (ValueError, json.JSONDecodeError):
+        raise ReportError(
+            f"parameter {parameter.name}: {value!r} is not a {kind} (default {parameter.default!r})"
+        ) from None
+    return value
+
+
+def _valid_date(parameter: Parameter, text: str) -> None:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise ReportError(f"parameter {parameter.name}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _slug(values: Mapping[str, Any]) -> str:
+    """'jaar-2023_stadsdeel-N': one folder per parameter set, stable and readable."""
+    if not values:
+        return "defaults"
+
+    def shown(value) -> str:
+        return "+".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+    text = "_".join(f"{name}-{shown(values[name])}" for name in sorted(values))
+    return re.sub(r"[^A-Za-z0-9._+=-]+", "-", text).strip("-")[:120]
+
+
+def _prepare_output(target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ReportError(f"cannot write reports under {target.parent}: {error.strerror}") from None
+    if not os.access(target.parent, os.W_OK):
+        raise ReportError(f"cannot write reports under {target.parent}: not writable by uid {os.getuid()}")
+
+
+class _database_role:
+    """Kernels inherit the environment: point libpq at the read-only role for the run's duration."""
+
+    def __init__(self, read_only: bool):
+        self.changes = {}
+        if read_only:
+            self.changes["PGUSER"] = READ_ONLY_USER
+            if os.environ.get("DATABASE_URL"):
+                analyst_url = os.environ.get("ANALYST_DATABASE_URL")
+                if not analyst_url:
+                    raise ReportError(
+                        "a read-only run needs the analyst's connection: set ANALYST_DATABASE_URL next to DATABASE_URL,"
+                        " or run with read_only=False (--owner)"
+                    )
+                self.changes["DATABASE_URL"] = analyst_url
+
+    def __enter__(self):
+        self.saved = {name: os.environ.get(name) for name in self.changes}
+        os.environ.update(self.changes)
+
+    def __exit__(self, *exc):
+        for name, value in self.saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _execute(source: Path, executed: Path, values: dict, *, timeout, kernel_name, failed: Path) -> None:
+    try:
+        papermill.execute_notebook(
+            str(source), str(executed), parameters=values, kernel_name=kernel_name, execution_timeout=timeout,
+            progress_bar=False, cwd=str(source.parent),
+        )
+    except papermill.PapermillExecutionError as error:
+        shutil.copy(executed, failed)
+        cell = _source_cell_number(executed, error.cell_index)
+        raise ReportFailed(
+            f"{source}: cell #{cell} failed: {error.ename}: {error.evalue}\n"
+            f"{_excerpt(error.source)}\n(the executed notebook is in {failed})",
+            cell=cell, failed_notebook=failed,
+        ) from None
+    except CellTimeoutError:
+        cell, code = _last_started_cell(executed)
+        _keep(executed, failed)
+        raise ReportFailed(
+            f"{source}: cell #{cell} did not finish within {timeout} s; the cells after it did not run\n{_excerpt(code)}",
+            cell=cell, failed_notebook=failed if failed.exists() else None,
+        ) from None
+    except DeadKernelError:
+        cell, code = _last_started_cell(executed)
+        _keep(executed, failed)
+        raise ReportFailed(
+            f"{source}: the kernel died while running cell #{cell} (out of memory, or the code ended the process)\n{_excerpt(code)}",
+            cell=cell, failed_notebook=failed if failed.exists() else None,
+        ) from None
+
+
+def _last_started_cell(executed: Path) -> tuple[int | None, str]:
+    """The cell that was running: the last one papermill gave a start time (it marks every cell
+    'completed' after a timeout or a dead kernel, so the status cannot tell)."""
+    if not executed.exists():
+        return None, ""
+    cells = nbformat.read(executed, as_version=4).cells
+    started = [index for index, cell in enumerate(cells) if cell.get("metadata", {}).get("papermill", {}).get("start_time")]
+    if not started:
+        return None, ""
+    return _source_cell_number(executed, started[-1]), cells[started[-1]].source
+
+
+def _source_cell_number(executed: Path, index: int) -> int:
+    """Executed cell ``index`` as the analyst counts it: from 1, in the notebook as written (without
+    the cell papermill injects for the parameters)."""
+    cells = nbformat.read(executed, as_version=4).cells[:index]
+    injected = sum("injected-parameters" in cell.get("metadata", {}).get("tags", []) for cell in cells)
+    return index - injected + 1
+
+
+def _keep(executed: Path, failed: Path) -> None:
+    if executed.exists():
+        shutil.copy(executed, failed)
+
+
+def _excerpt(source: str) -> str:
+    lines = source.strip().splitlines()
+    shown = "\n".join(f"    {line}" for line in lines[:6])
+    return shown + ("\n    …" if len(lines) > 6 else "")
+
+
+def _html(executed: Path, *, hide_code: bool) -> str:
+    exporter = HTMLExporter(exclude_input=hide_code, exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
+    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    return body

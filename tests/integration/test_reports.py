@@ -1,0 +1,148 @@
+"""The papermill runner: parameters checked before a kernel starts, whole reports or none, named failures."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from analysis_lib.reports import ReportError, ReportFailed, parameters_of, run
+
+PARAMETERS = '''stadsdeel = "A"  # stadsdeel code
+jaar: int = 2024  # year of the report
+drempel = 0.5  # threshold
+alleen_open = False  # only open reports
+start = "2024-01-01"  # first day, YYYY-MM-DD
+categorieen = ["Afval", "Groen en water"]  # categories
+'''
+
+
+def notebook(folder: Path, *cells: str, parameters: str | None = PARAMETERS, name: str = "rapport") -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells += [nbformat.v4.new_code_cell(source) for source in cells]
+    path = folder / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def outputs(path: Path) -> str:
+    cells = nbformat.read(path, as_version=4).cells
+    return "".join(output.get("text", "") for cell in cells if cell.cell_type == "code" for output in cell.outputs)
+
+
+def test_parameters_are_read_with_types_and_help(tmp_path):
+    declared = parameters_of(notebook(tmp_path))
+    assert {name: (p.type_name, p.default, p.help) for name, p in declared.items()} == {
+        "stadsdeel": ("str", "A", "stadsdeel code"),
+        "jaar": ("int", 2024, "year of the report"),
+        "drempel": ("float", 0.5, "threshold"),
+        "alleen_open": ("bool", False, "only open reports"),
+        "start": ("str", "2024-01-01", "first day, YYYY-MM-DD"),
+        "categorieen": ("list", ["Afval", "Groen en water"], "categories"),
+    }
+
+
+def test_a_run_converts_strings_as_an_analyst_means_them_and_writes_notebook_and_html(tmp_path):
+    path = notebook(tmp_path, "print(repr((stadsdeel, jaar, drempel, alleen_open, start, categorieen)))")
+    report = run(
+        path,
+        {"stadsdeel": "N", "jaar": "2023", "drempel": "0,75", "alleen_open": "true", "start": "2023-06-01", "categorieen": "Afval, Schoon"},
+        output_dir=tmp_path / "reports",
+        read_only=False,
+    )
+    assert report.notebook.parent == tmp_path / "reports" / "rapport" / (
+        "alleen_open-True_categorieen-Afval+Schoon_drempel-0.75_jaar-2023_stadsdeel-N_start-2023-06-01"
+    )
+    assert "('N', 2023, 0.75, True, '2023-06-01', ['Afval', 'Schoon'])" in outputs(report.notebook)
+    html = report.html.read_text()
+    assert "<html" in html and "categorieen" in html
+
+
+def test_hide_code_leaves_the_code_out_of_the_html(tmp_path):
+    path = notebook(tmp_path, "geheim_detail = 41 + 1\nprint('uitkomst', geheim_detail)")
+    shown = run(path, output_dir=tmp_path / "a", read_only=False).html.read_text()
+    hidden = run(path, output_dir=tmp_path / "b", read_only=False, hide_code=True).html.read_text()
+    assert "geheim_detail" in shown and "geheim_detail" not in hidden and "uitkomst 42" in hidden
+
+
+def test_read_only_by_default(tmp_path):
+    path = notebook(tmp_path, "import analysis_lib as al\nprint('user', al.server_info().current_user)")
+    assert "user analyst" in outputs(run(path, output_dir=tmp_path / "ro").notebook)
+    assert "user analyst" not in outputs(run(path, output_dir=tmp_path / "owner", read_only=False).notebook)
+
+
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"wijk": "AF"}, r"unknown parameter wijk for .*rapport\.ipynb; it takes: stadsdeel \(str, default 'A'\), jaar \(int"),
+        ({"jaar": "twintig"}, r"parameter jaar: 'twintig' is not a int \(default 2024\)"),
+        ({"alleen_open": "misschien"}, r"parameter alleen_open: 'misschien' is not a bool"),
+        ({"start": "1 juni"}, r"parameter start: '1 juni' is not a date \(YYYY-MM-DD\)"),
+        ({"drempel": "veel"}, r"parameter drempel: 'veel' is not a float"),
+    ],
+)
+def test_bad_parameters_are_refused_before_a_kernel_starts(tmp_path, given, message):
+    path = notebook(tmp_path, "raise SystemExit('a kernel ran')")
+    with pytest.raises(ReportError, match=message):
+        run(path, given, output_dir=tmp_path / "reports", read_only=False)
+    assert not (tmp_path / "reports").exists()
+
+
+def test_missing_notebook_and_missing_parameters_cell(tmp_path):
+    with pytest.raises(ReportError, match=r"nergens\.ipynb: no such notebook"):
+        run(tmp_path / "nergens.ipynb", output_dir=tmp_path)
+    with pytest.raises(ReportError, match=r"has no cell tagged 'parameters'"):
+        run(notebook(tmp_path, "x = 1", parameters=None), output_dir=tmp_path)
+
+
+def test_a_failing_cell_is_named_and_no_report_is_made(tmp_path):
+    path = notebook(tmp_path, "x = 1", "totaal = 1 / (jaar - jaar)", "print('never')")
+    with pytest.raises(ReportFailed, match=r"cell #3 failed: ZeroDivisionError: division by zero\n    totaal = 1 / \(jaar - jaar\)") as failure:
+        run(path, output_dir=tmp_path / "reports", read_only=False)
+    report_folder = tmp_path / "reports" / "rapport" / "defaults"
+    assert not report_folder.exists()
+    assert failure.value.failed_notebook == report_folder.with_suffix(".failed.ipynb")
+    assert failure.value.failed_notebook.exists()
+    assert [p.name for p in (tmp_path / "reports" / "rapport").iterdir()] == ["defaults.failed.ipynb"]
+
+
+def test_a_cell_timeout_names_the_cell_that_hung(tmp_path):
+    path = notebook(tmp_path, "x = 1", "import time\ntime.sleep(30)", "print('after')")
+    with pytest.raises(ReportFailed, match=r"cell #3 did not finish within 3 s; the cells after it did not run\n    import time") as failure:
+        run(path, {"jaar": "2020"}, output_dir=tmp_path / "reports", read_only=False, timeout=3)
+    assert failure.value.cell == 3  # parameters, x = 1, then the sleep; papermill's injected cell not counted
+    assert not (tmp_path / "reports" / "rapport" / "defaults").exists()
+
+
+def test_a_dead_kernel_is_reported(tmp_path):
+    path = notebook(tmp_path, "import os\nos._exit(3)", "print('after')")
+    with pytest.raises(ReportFailed, match=r"the kernel died while running cell #2 .*\n    import os"):
+        run(path, output_dir=tmp_path / "reports", read_only=False)
+
+
+def test_an_unwritable_output_folder_is_refused_before_running(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ReportError, match=r"cannot write reports under .*a-file"):
+        run(notebook(tmp_path, "x = 1"), output_dir=blocker, read_only=False)
+
+
+def test_command_line_run_with_a_parameter_file_and_its_exit_codes(tmp_path):
+    path = notebook(tmp_path, "print('stadsdeel', stadsdeel, jaar)")
+    (tmp_path / "params.yaml").write_text("stadsdeel: T\njaar: 2022\n")
+    command = [sys.executable, "-m", "analysis_lib", "run", str(path), "-f", str(tmp_path / "params.yaml"), "-p", "jaar", "2021",
+               "--output-dir", str(tmp_path / "reports"), "--owner"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    executed = Path(done.stdout.split("notebook: ", 1)[1].splitlines()[0])
+    assert "stadsdeel T 2021" in outputs(executed)
+    bad = subprocess.run([*command, "-p", "kleur", "rood"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "unknown parameter kleur" in bad.stderr
+    assert json.loads(executed.read_text())["cells"]  # the earlier report is untouched
