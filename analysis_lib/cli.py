@@ -9,6 +9,7 @@ import yaml
 
 from . import __version__
 from .backup import backup, restore
+from .batch import parameter_sets, run_batch, summary
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
@@ -78,6 +79,15 @@ def run_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_batch_command(args: argparse.Namespace) -> int:
+    outcomes = run_batch(
+        args.notebook, parameter_sets(_parameter_file(args.grid)), workers=args.workers,
+        output_dir=args.output_dir, hide_code=args.hide_code, read_only=not args.owner, timeout=args.timeout,
+    )
+    print(summary(outcomes))
+    return 0 if all(outcome.ok for outcome in outcomes) else 1
+
+
 def _parameter_file(path: str) -> dict:
     try:
         with open(path, encoding="utf-8") as stream:
@@ -89,16 +99,21 @@ def _parameter_file(path: str) -> dict:
     return values
 
 
-def _add_run_parser(commands) -> None:
-    parser = commands.add_parser("run", help="run a notebook with parameters into reports/<notebook>/<parameters>/")
-    parser.add_argument("notebook")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
-    parser.add_argument("-f", "--file", help="a YAML file of parameters (-p wins)")
-    parser.add_argument("--output-dir", default="reports")
-    parser.add_argument("--hide-code", action="store_true", help="leave the code out of the HTML report")
-    parser.add_argument("--owner", action="store_true", help="run with the owner's database role instead of the read-only one")
-    parser.add_argument("--timeout", type=float, help="seconds a cell may take")
-    parser.set_defaults(handler=run_command)
+def _add_run_parsers(commands) -> None:
+    single = commands.add_parser("run", help="run a notebook with parameters into reports/<notebook>/<parameters>/")
+    single.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    single.add_argument("-f", "--file", help="a YAML file of parameters (-p wins)")
+    single.set_defaults(handler=run_command)
+    batch = commands.add_parser("run-batch", help="run a notebook for every parameter set of a grid, in parallel")
+    batch.add_argument("--grid", required=True, help="YAML: 'parameters: {name: [values]}' or 'runs: [{name: value}, …]'")
+    batch.add_argument("--workers", type=int, help="runs at a time (default: one per core)")
+    batch.set_defaults(handler=run_batch_command)
+    for parser in (single, batch):
+        parser.add_argument("notebook")
+        parser.add_argument("--output-dir", default="reports")
+        parser.add_argument("--hide-code", action="store_true", help="leave the code out of the HTML report")
+        parser.add_argument("--owner", action="store_true", help="use the owner's database role instead of the read-only one")
+        parser.add_argument("--timeout", type=float, help="seconds a cell may take")
 
 
 def sample_data_command(args: argparse.Namespace) -> int:
@@ -174,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_load_parser(commands)
     _add_backup_parsers(commands)
     _add_sample_data_parser(commands)
-    _add_run_parser(commands)
+    _add_run_parsers(commands)
     return parser
 
 

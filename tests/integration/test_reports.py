@@ -146,3 +146,47 @@ def test_command_line_run_with_a_parameter_file_and_its_exit_codes(tmp_path):
     bad = subprocess.run([*command, "-p", "kleur", "rood"], capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "unknown parameter kleur" in bad.stderr
     assert json.loads(executed.read_text())["cells"]  # the earlier report is untouched
+
+
+def test_a_batch_runs_every_set_in_parallel_and_one_failure_or_dead_kernel_stops_nothing(tmp_path):
+    from analysis_lib.batch import parameter_sets, run_batch, summary
+
+    path = notebook(
+        tmp_path,
+        "import os\nif stadsdeel == 'F': raise ValueError('geen data voor F')\nif stadsdeel == 'K': os._exit(9)\nprint('rapport', stadsdeel, jaar)",
+    )
+    runs = parameter_sets({"parameters": {"stadsdeel": ["A", "F", "K", "N"], "jaar": [2024]}})
+    assert runs == [{"stadsdeel": s, "jaar": 2024} for s in "AFKN"]
+    outcomes = run_batch(path, runs, workers=2, output_dir=tmp_path / "reports", read_only=False)
+    assert [(o.parameters["stadsdeel"], o.ok) for o in outcomes] == [("A", True), ("F", False), ("K", False), ("N", True)]
+    assert "ValueError: geen data voor F" in outcomes[1].error
+    assert "the kernel died" in outcomes[2].error
+    assert "rapport N 2024" in outputs(outcomes[3].html.parent / "notebook.ipynb")
+    table = summary(outcomes)
+    assert table.splitlines()[-1] == "runs: 2 ok, 2 failed"
+    assert "FAILED  stadsdeel=F, jaar=2024" in table
+
+
+def test_a_batch_with_one_bad_parameter_set_runs_nothing(tmp_path):
+    from analysis_lib.batch import parameter_sets, run_batch
+
+    path = notebook(tmp_path, "print(stadsdeel)")
+    runs = parameter_sets({"runs": [{"stadsdeel": "A"}, {"stadsdeel": "N", "jaar": "volgend jaar"}]})
+    with pytest.raises(ReportError, match="parameter jaar: 'volgend jaar' is not a int"):
+        run_batch(path, runs, output_dir=tmp_path / "reports", read_only=False)
+    assert not (tmp_path / "reports").exists()
+    with pytest.raises(ReportError, match="a grid is either"):
+        parameter_sets({"stadsdeel": ["A"]})
+
+
+def test_command_line_batch_prints_the_summary_and_fails_when_a_run_fails(tmp_path):
+    path = notebook(tmp_path, "assert stadsdeel != 'T', 'T mislukt'")
+    (tmp_path / "grid.yaml").write_text("runs:\n  - stadsdeel: A\n  - stadsdeel: T\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis_lib", "run-batch", str(path), "--grid", str(tmp_path / "grid.yaml"),
+         "--workers", "2", "--output-dir", str(tmp_path / "reports"), "--owner"],
+        capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.splitlines()[-1] == "runs: 1 ok, 1 failed"
+    assert "AssertionError: T mislukt" in done.stdout
