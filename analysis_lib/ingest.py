@@ -355,8 +355,15 @@ def _abandon(connection) -> None:
 def _progress_bar(plan: Plan, total: int | None, progress: bool | None):
     """A rows/s bar on a terminal or in a notebook (a kernel's stderr is no TTY, but it shows text)."""
     if progress is None:
-        progress = sys.stderr.isatty() or "ipykernel" in sys.modules
+        progress = sys.stderr.isatty() or _in_notebook_kernel()
     return tqdm(total=total, desc=plan.qualified, unit=" rows", unit_scale=True, disable=not progress)
+
+
+def _in_notebook_kernel() -> bool:
+    """True inside a Jupyter kernel (not merely with ipykernel imported, as pytest's nbval plugin does)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    return shell is not None and hasattr(shell, "kernel")
 
 
 def _ident(name: str) -> str:

@@ -35,7 +35,7 @@ def geometries_of(kind: str):
         lambda b: shapely.box(b[0], b[1], b[0] + b[2], b[1] + b[3])
     )
     line = st.lists(st.tuples(COORDINATE, COORDINATE), min_size=2, max_size=4, unique=True).map(shapely.LineString)
-    return {
+    kinds = {
         "Point": point(z=False),
         "PointZ": point(z=True),
         "LineString": line,
@@ -43,7 +43,9 @@ def geometries_of(kind: str):
         "MultiPoint": st.lists(point(z=False), min_size=1, max_size=3).map(shapely.MultiPoint),
         "MultiLineString": st.lists(line, min_size=1, max_size=3).map(shapely.MultiLineString),
         "MultiPolygon": st.lists(ring, min_size=1, max_size=2).map(lambda rings: shapely.MultiPolygon(rings)),
-    }[kind]
+    }
+    # invalid geometries are refused by design (tested elsewhere); the round trip is about valid ones
+    return kinds[kind].filter(lambda geometry: geometry.is_valid)
 
 
 @st.composite
@@ -53,7 +55,6 @@ def frames(draw):
     geometry = draw(column(geometries_of(kind), rows))
     if all(g is None for g in geometry):
         geometry[0] = draw(geometries_of(kind))
-    valid = [g if g is None or g.is_valid else None for g in geometry]
     return gpd.GeoDataFrame(
         {
             "whole": pd.array(draw(column(st.integers(-(2**63), 2**63 - 1), rows)), dtype="Int64"),
@@ -69,7 +70,7 @@ def frames(draw):
             "extra": pd.Series(draw(column(st.dictionaries(TEXT, JSON, max_size=3), rows)), dtype=object),
             "counts": pd.Series(draw(column(st.lists(st.integers(-1000, 1000), max_size=4), rows)), dtype=object),
         },
-        geometry=valid,
+        geometry=geometry,
         crs="EPSG:28992",
     )
 
