@@ -241,19 +241,16 @@ def _execute(source: Path, executed: Path, values: dict, *, timeout, kernel_name
             f"{_excerpt(error.source)}\n(the executed notebook is in {failed})",
             cell=cell, failed_notebook=failed,
         ) from None
-    except CellTimeoutError:
+    except (CellTimeoutError, DeadKernelError) as error:
         cell, code = _last_started_cell(executed)
         _keep(executed, failed)
+        what = (
+            f"cell #{cell} did not finish within {timeout} s; the cells after it did not run"
+            if isinstance(error, CellTimeoutError)
+            else f"the kernel died while running cell #{cell} (out of memory, or the code ended the process)"
+        )
         raise ReportFailed(
-            f"{source}: cell #{cell} did not finish within {timeout} s; the cells after it did not run\n{_excerpt(code)}",
-            cell=cell, failed_notebook=failed if failed.exists() else None,
-        ) from None
-    except DeadKernelError:
-        cell, code = _last_started_cell(executed)
-        _keep(executed, failed)
-        raise ReportFailed(
-            f"{source}: the kernel died while running cell #{cell} (out of memory, or the code ended the process)\n{_excerpt(code)}",
-            cell=cell, failed_notebook=failed if failed.exists() else None,
+            f"{source}: {what}\n{_excerpt(code)}", cell=cell, failed_notebook=failed if failed.exists() else None
         ) from None
 
 
