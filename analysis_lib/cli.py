@@ -14,7 +14,7 @@ from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
 from .reports import ReportError, run
-from .sample_data import load_sample_data
+from .sample_data import load_sample_data, write_files
 
 
 def check(_args: argparse.Namespace) -> int:
@@ -117,6 +117,10 @@ def _add_run_parsers(commands) -> None:
 
 
 def sample_data_command(args: argparse.Namespace) -> int:
+    if args.files:
+        for path in write_files(args.files, seed=args.seed):
+            print(f"{path}")
+        return 0
     rows = load_sample_data(scale=args.scale, seed=args.seed, schema=args.schema)
     for table, count in rows.items():
         print(f"{args.schema}.{table}: {count:,} rows")
@@ -130,6 +134,7 @@ def _add_sample_data_parser(commands) -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the number of points (1: 20,000 meldingen)")
     parser.add_argument("--seed", type=int, default=2024, help="the same seed gives the same data")
     parser.add_argument("--schema", default="public")
+    parser.add_argument("--files", metavar="DIR", help="write it as files (GeoPackage, CSV, GeoJSON) into DIR instead of loading it")
     parser.set_defaults(handler=sample_data_command)
 
 

@@ -9,12 +9,15 @@ in the buurten. Nothing is real but the shape of it: good for demos, tests and b
 from __future__ import annotations
 
 import datetime as dt
+import os
 import string
 from dataclasses import dataclass
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from .ingest import load
@@ -88,6 +91,38 @@ def load_sample_data(*, scale: float = 1.0, seed: int = 2024, schema: str = "pub
     }
 
 
+def write_files(folder: str | os.PathLike, *, seed: int = 2024) -> list[Path]:
+    """The sample data as the files analysts receive: ``buurten.gpkg`` (layers stadsdelen, wijken,
+    buurten), ``meldingen.csv`` (Excel-style: ``;``, decimal comma, x/y in RD New) and
+    ``afvalcontainers.geojson`` (WGS 84, as GeoJSON requires). Raw data is never overwritten: files
+    that exist are left as they are."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    files = [target / "buurten.gpkg", target / "meldingen.csv", target / "afvalcontainers.geojson"]
+    if all(path.exists() for path in files):
+        return files
+    data = make(seed=seed)
+    writers = {
+        files[0]: lambda path: [pyogrio.write_dataframe(data.tables()[layer], path, layer=layer) for layer in ("stadsdelen", "wijken", "buurten")],
+        files[1]: lambda path: _meldingen_csv(data.meldingen).to_csv(path, sep=";", decimal=",", index=False),
+        files[2]: lambda path: pyogrio.write_dataframe(data.afvalcontainers.to_crs("EPSG:4326"), path, driver="GeoJSON"),
+    }
+    for path, write in writers.items():
+        if not path.exists():
+            scratch = path.with_name(f".partial-{path.name}")  # a file appears whole or not at all
+            scratch.unlink(missing_ok=True)
+            write(scratch)
+            scratch.rename(path)
+    return files
+
+
+def _meldingen_csv(meldingen: gpd.GeoDataFrame) -> pd.DataFrame:
+    table = pd.DataFrame(meldingen.drop(columns="geometry"))
+    table["gemeld_op"] = table["gemeld_op"].dt.tz_convert("Europe/Amsterdam").dt.strftime("%Y-%m-%d %H:%M:%S")
+    table["x"], table["y"] = meldingen.geometry.x, meldingen.geometry.y
+    return table
+
+
 _KEYS = {"stadsdelen": "code", "wijken": "code", "buurten": "code", "meldingen": "id", "afvalcontainers": "id"}
 
 
@@ -115,9 +150,12 @@ def _points_in(area: shapely.Geometry, count: int, rng: np.random.Generator) -> 
     return np.round(found[:count], 2)
 
 
-def _spread(buurten: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """``count`` points over the buurten, more where more people live; and the buurt of each."""
+def _spread(buurten: gpd.GeoDataFrame, count: int, rng: np.random.Generator, *, hotspots: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` points over the buurten, more where more people live (and, with ``hotspots``, more
+    in some buurten than their size explains); and the buurt of each."""
     weights = buurten["inwoners"].to_numpy(dtype=float)
+    if hotspots:
+        weights = weights * rng.lognormal(0.0, 0.6, len(weights))
     per_buurt = rng.multinomial(count, weights / weights.sum())
     xy = [_points_in(geometry, n, rng) for geometry, n in zip(buurten.geometry, per_buurt, strict=True) if n]
     codes = np.repeat(buurten["code"].to_numpy(), per_buurt)
@@ -125,7 +163,9 @@ def _spread(buurten: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> 
 
 
 def _meldingen(buurten: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> gpd.GeoDataFrame:
-    xy, codes = _spread(buurten, count, rng)
+    xy, codes = _spread(buurten, count, rng, hotspots=True)
+    shuffled = rng.permutation(len(xy))  # ids follow time; time must not follow the buurt
+    xy, codes = xy[shuffled], codes[shuffled]
     start, end = PERIOD
     seconds = rng.integers(0, int((end - start).total_seconds()), len(xy))
     return gpd.GeoDataFrame(

@@ -50,6 +50,13 @@ def test_points_lie_in_the_buurt_they_name(data):
     assert data.meldingen["gemeld_op"].between(start, end).all()
 
 
+def test_every_stadsdeel_has_meldingen_in_every_month_and_ids_follow_time(data):
+    meldingen = data.meldingen.merge(data.buurten[["code", "stadsdeel"]], left_on="buurt", right_on="code")
+    months = meldingen.groupby("stadsdeel")["gemeld_op"].apply(lambda stamps: stamps.dt.month.nunique())
+    assert (months == 12).all(), months
+    assert data.meldingen.sort_values("id")["gemeld_op"].is_monotonic_increasing
+
+
 def test_same_seed_same_data_other_seed_other_data():
     first, again, other = sample_data.make(seed=7, scale=0.05), sample_data.make(seed=7, scale=0.05), sample_data.make(seed=8, scale=0.05)
     for name, frame in first.tables().items():
