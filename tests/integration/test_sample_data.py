@@ -79,3 +79,29 @@ def test_command_loads_it_into_postgis(schema):
     assert joined["n"][0] == 2000
     buurten = al.read(f"{schema}.buurten")
     assert buurten.crs.to_epsg() == 28992 and len(buurten) == len(sample_data.make().buurten)
+
+
+def test_sample_files_import_back_to_the_same_data_and_are_never_overwritten(tmp_path, schema):
+    folder = tmp_path / "raw"
+    files = sample_data.write_files(folder)
+    assert [path.name for path in files] == ["buurten.gpkg", "meldingen.csv", "afvalcontainers.geojson"]
+    expected = sample_data.make()
+
+    al.import_file(folder / "meldingen.csv", "meldingen", schema=schema, x="x", y="y", crs="EPSG:28992")
+    al.import_file(folder / "buurten.gpkg", "wijken", schema=schema, layer="wijken")
+    al.import_file(folder / "afvalcontainers.geojson", "containers", schema=schema)
+    meldingen = al.read(f"{schema}.meldingen").sort_values("id")
+    assert meldingen["categorie"].tolist() == expected.meldingen["categorie"].tolist()
+    assert (shapely.distance(meldingen.geometry.to_numpy(), expected.meldingen.geometry.to_numpy()) < 0.01).all()
+    local = expected.meldingen["gemeld_op"].dt.tz_convert("Europe/Amsterdam").dt.tz_localize(None)
+    assert (meldingen["gemeld_op"].to_numpy() == local.dt.floor("s").to_numpy()).all()
+    wijken = al.read(f"{schema}.wijken")
+    assert sorted(wijken["code"]) == sorted(expected.wijken["code"])
+    containers = al.read(f"{schema}.containers").sort_values("id")
+    assert containers.crs.to_epsg() == 28992  # GeoJSON in WGS 84, reprojected on import
+    assert (shapely.distance(containers.geometry.to_numpy(), expected.afvalcontainers.geometry.to_numpy()) < 0.01).all()
+
+    (folder / "meldingen.csv").write_text("an analyst's own edit\n")
+    sample_data.write_files(folder)
+    assert (folder / "meldingen.csv").read_text() == "an analyst's own edit\n"
+    assert not list(folder.glob(".partial-*"))
