@@ -2,11 +2,14 @@
 
 >>> import analysis_lib as al
 >>> al.read_geo("SELECT code, geom FROM buurten WHERE stadsdeel = :sd", {"sd": "A"})
+
+The names below are imported on first use, so ``import analysis_lib`` (and every kernel that loads
+the workbench's IPython extension) starts in milliseconds, not in the second geopandas takes.
 """
 
+from importlib import import_module
 from importlib.metadata import version as _version
 
-from .db import connect, engine, server_info
 from .errors import (
     AnalysisLibError,
     ConfigError,
@@ -16,12 +19,23 @@ from .errors import (
     PostGISMissing,
     QueryError,
 )
-from .files import import_file
-from .ingest import LoadReport, load
-from .query import read, read_geo, read_sql
-from .settings import Settings, load_settings
 
 __version__ = _version("analysis-lib")
+
+_LAZY = {
+    "connect": "db",
+    "engine": "db",
+    "read_only_engine": "db",
+    "server_info": "db",
+    "import_file": "files",
+    "LoadReport": "ingest",
+    "load": "ingest",
+    "read": "query",
+    "read_geo": "query",
+    "read_sql": "query",
+    "Settings": "settings",
+    "load_settings": "settings",
+}
 
 __all__ = [
     "AnalysisLibError",
@@ -29,17 +43,19 @@ __all__ = [
     "DatabaseUnavailable",
     "InputFileError",
     "LoadError",
-    "LoadReport",
     "PostGISMissing",
     "QueryError",
-    "Settings",
-    "connect",
-    "engine",
-    "import_file",
-    "load",
-    "load_settings",
-    "read",
-    "read_geo",
-    "read_sql",
-    "server_info",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'analysis_lib' has no attribute {name!r}")
+    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing
 import os
+import socket
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -25,6 +26,7 @@ class Outcome:
     seconds: float
     html: Path | None = None
     error: str | None = None
+    host: str = ""  # the machine (container) the run's kernel ran on
 
     @property
     def ok(self) -> bool:
@@ -47,45 +49,92 @@ def run_batch(
     runs: Sequence[Mapping[str, Any]],
     *,
     workers: int | None = None,
+    cluster: str | None = None,
     progress: bool | None = None,
     **run_options,
 ) -> list[Outcome]:
-    """Run ``notebook`` once per parameter set, ``workers`` at a time; every set is checked first."""
+    """Run ``notebook`` once per parameter set; every set is checked first.
+
+    Locally ``workers`` runs at a time (default: one per core); with ``cluster`` (a Dask scheduler
+    address such as ``tcp://scheduler:8786``) each run goes to a worker, which must see the notebook
+    and the output folder at the same paths (the compose ``cluster`` profile mounts the project as
+    the lab does).
+    """
     for parameters in runs:
         checked_parameters(notebook, parameters)  # a typo in run 40 stops the batch before run 1 starts
-    workers = workers or os.cpu_count() or 1
-    outcomes = []
-    # spawn: each run gets a fresh interpreter (and its own environment for the kernel it starts)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool, tqdm(
-        total=len(runs), desc=Path(notebook).name, unit=" runs", disable=not (progress if progress is not None else os.isatty(2))
-    ) as bar:
-        futures = {pool.submit(_one_run, notebook, dict(parameters), run_options): dict(parameters) for parameters in runs}
-        for future in as_completed(futures):
-            outcomes.append(future.result())
-            bar.update(1)
-    order = [dict(parameters) for parameters in runs]
+    jobs = [(str(notebook), dict(parameters), run_options) for parameters in runs]
+    show = progress if progress is not None else os.isatty(2)
+    with tqdm(total=len(jobs), desc=Path(notebook).name, unit=" runs", disable=not show) as bar:
+        outcomes = _on_cluster(cluster, jobs, bar) if cluster else _in_processes(workers or os.cpu_count() or 1, jobs, bar)
+    order = [parameters for _, parameters, _ in jobs]
     return sorted(outcomes, key=lambda outcome: order.index(outcome.parameters))
 
 
-def _one_run(notebook, parameters: dict, run_options: dict) -> Outcome:
+def scheduler_address(given: str | None) -> str:
+    """``given``, else DASK_SCHEDULER_ADDRESS; ReportError when neither names a scheduler."""
+    address = given or os.environ.get("DASK_SCHEDULER_ADDRESS", "")
+    if not address:
+        raise ReportError("no Dask scheduler: give one (--cluster tcp://scheduler:8786) or set DASK_SCHEDULER_ADDRESS")
+    return address
+
+
+def _in_processes(workers: int, jobs: list, bar) -> list[Outcome]:
+    outcomes = []
+    # spawn: each run gets a fresh interpreter (and its own environment for the kernel it starts)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_one_run, *job): job for job in jobs}
+        for future in as_completed(futures):
+            outcomes.append(_outcome(future, futures[future]))
+            bar.update(1)
+    return outcomes
+
+
+def _on_cluster(address: str, jobs: list, bar) -> list[Outcome]:
+    from distributed import Client
+    from distributed import as_completed as completed_on_cluster
+
+    try:
+        client = Client(address, timeout="30s")
+    except OSError as error:
+        raise ReportError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    outcomes = []
+    with client:
+        client.wait_for_workers(1, timeout=120)
+        # pure=False: two runs with equal parameters are still two runs
+        futures = {client.submit(_one_run, *job, pure=False): job for job in jobs}
+        for future in completed_on_cluster(futures):
+            outcomes.append(_outcome(future, futures[future]))
+            bar.update(1)
+    return outcomes
+
+
+def _outcome(future, job) -> Outcome:
+    """The run's own outcome, or a failed one when the worker itself failed (not just the notebook)."""
+    try:
+        return future.result()
+    except Exception as error:  # noqa: BLE001 - whatever ended the worker, the other runs go on
+        return Outcome(parameters=job[1], seconds=0.0, error=f"the worker failed: {type(error).__name__}: {error}")
+
+
+def _one_run(notebook: str, parameters: dict, run_options: dict) -> Outcome:
     started = time.perf_counter()
     try:
         report = run(notebook, parameters, **run_options)
     except AnalysisLibError as error:
-        return Outcome(parameters=parameters, seconds=time.perf_counter() - started, error=str(error).splitlines()[0])
-    return Outcome(parameters=parameters, seconds=time.perf_counter() - started, html=report.html)
+        return Outcome(parameters, time.perf_counter() - started, error=str(error).splitlines()[0], host=socket.gethostname())
+    return Outcome(parameters, time.perf_counter() - started, html=report.html, host=socket.gethostname())
 
 
 def summary(outcomes: Sequence[Outcome]) -> str:
-    """A plain-text table: status, parameters, seconds, report or error."""
+    """A plain-text table: status, parameters, seconds, where it ran, report or error."""
     rows = [
         ("ok" if o.ok else "FAILED", ", ".join(f"{k}={v}" for k, v in o.parameters.items()) or "(defaults)", f"{o.seconds:.1f}",
-         str(o.html) if o.ok else o.error)
+         o.host or "-", str(o.html) if o.ok else o.error)
         for o in outcomes
     ]
-    header = ("status", "parameters", "s", "report / error")
-    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(3)]
-    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row[:3], widths, strict=True)) + "  " + row[3] for row in [header, *rows]]
+    header = ("status", "parameters", "s", "host", "report / error")
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4] for row in [header, *rows]]
     failed = sum(not o.ok for o in outcomes)
     lines.append(f"runs: {len(outcomes) - failed} ok, {failed} failed")
     return "\n".join(lines)

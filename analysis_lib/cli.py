@@ -9,7 +9,7 @@ import yaml
 
 from . import __version__
 from .backup import backup, restore
-from .batch import parameter_sets, run_batch, summary
+from .batch import parameter_sets, run_batch, scheduler_address, summary
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
@@ -80,8 +80,9 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
+    cluster = scheduler_address(args.cluster) if args.cluster is not None else None
     outcomes = run_batch(
-        args.notebook, parameter_sets(_parameter_file(args.grid)), workers=args.workers,
+        args.notebook, parameter_sets(_parameter_file(args.grid)), workers=args.workers, cluster=cluster,
         output_dir=args.output_dir, hide_code=args.hide_code, read_only=not args.owner, timeout=args.timeout,
     )
     print(summary(outcomes))
@@ -107,6 +108,10 @@ def _add_run_parsers(commands) -> None:
     batch = commands.add_parser("run-batch", help="run a notebook for every parameter set of a grid, in parallel")
     batch.add_argument("--grid", required=True, help="YAML: 'parameters: {name: [values]}' or 'runs: [{name: value}, …]'")
     batch.add_argument("--workers", type=int, help="runs at a time (default: one per core)")
+    batch.add_argument(
+        "--cluster", nargs="?", const="", metavar="ADDRESS",
+        help="run on a Dask cluster: tcp://scheduler:8786 for the compose 'cluster' profile (default: DASK_SCHEDULER_ADDRESS)",
+    )
     batch.set_defaults(handler=run_batch_command)
     for parser in (single, batch):
         parser.add_argument("notebook")

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .errors import DatabaseUnavailable, PostGISMissing
-from .settings import Settings, load_settings
+from .settings import Settings, load_settings, read_only_settings
 
 
 def engine(settings: Settings | None = None) -> Engine:
@@ -20,6 +20,11 @@ def engine(settings: Settings | None = None) -> Engine:
     ``pool_pre_ping`` replaces connections that died, e.g. when the db container restarted.
     """
     return _engine_for(settings or load_settings())
+
+
+def read_only_engine() -> Engine:
+    """The shared engine of the read-only role (see settings.read_only_settings)."""
+    return _engine_for(read_only_settings())
 
 
 @functools.cache

@@ -27,8 +27,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 
 from .errors import AnalysisLibError
+from .settings import READ_ONLY_USER
 
-READ_ONLY_USER = "analyst"
 _TRUE = {"true", "yes", "y", "1", "ja", "on"}
 _FALSE = {"false", "no", "n", "0", "nee", "off"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

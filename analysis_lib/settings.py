@@ -16,6 +16,7 @@ from sqlalchemy.exc import ArgumentError
 from .errors import ConfigError
 
 DRIVER = "postgresql+psycopg"
+READ_ONLY_USER = "analyst"
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 # libpq variables that say which server to use; any of them means "configured through PG*".
 _LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGPORT", "PGDATABASE")
@@ -46,6 +47,23 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         "no database configured: set DATABASE_URL (postgresql://user:password@host:port/database) "
         "or the PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD or PGPASSFILE); "
         "inside the lab container these are set for you"
+    )
+
+
+def read_only_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The same database as load_settings, as the read-only role ``analyst``: ANALYST_DATABASE_URL
+    next to DATABASE_URL, or PGUSER=analyst with the PG* variables (the password file has its line)."""
+    env = os.environ if environ is None else environ
+    if env.get("DATABASE_URL"):
+        if not env.get("ANALYST_DATABASE_URL"):
+            raise ConfigError("the read-only connection needs ANALYST_DATABASE_URL next to DATABASE_URL")
+        url = _parse_database_url(env["ANALYST_DATABASE_URL"])
+        return Settings(url=url, source="ANALYST_DATABASE_URL", target=_describe(url.username, url.host, url.port, url.database))
+    owner = load_settings(env)
+    return Settings(
+        url=owner.url.set(username=READ_ONLY_USER),
+        source=owner.source,
+        target=_describe(READ_ONLY_USER, env.get("PGHOST"), env.get("PGPORT"), env.get("PGDATABASE")),
     )
 
 

@@ -5,9 +5,13 @@ The tests use a project of their own (name, ports, volumes), so they never touch
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
 import subprocess
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -88,3 +92,19 @@ class ComposeStack:
 
     def lab_url(self) -> str:
         return f"http://{self.published('lab', 8888)}"
+
+
+@contextlib.contextmanager
+def lab_writable_folder(stack: ComposeStack, name: str) -> Iterator[Path]:
+    """A new folder in the checkout (so in the lab's bind mount) that the lab's user may write to,
+    removed afterwards. A root-owned checkout (CI) is handed to the lab's user, as a host user's
+    checkout would be theirs."""
+    folder = ROOT / "tests" / ".output" / f"{name}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True)
+    try:
+        if os.getuid() == 0:
+            uid, gid = stack.lab_user()
+            os.chown(folder, uid, gid)
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

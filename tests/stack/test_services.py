@@ -9,7 +9,7 @@ import uuid
 
 import requests
 
-from stack_control import ROOT
+from stack_control import ROOT, lab_writable_folder
 
 
 def service_states(stack):
@@ -54,19 +54,11 @@ def test_lab_runs_as_the_configured_non_root_user(stack):
 
 def test_files_the_lab_writes_on_the_bind_mount_belong_to_the_host_user(stack):
     uid, gid = stack.lab_user()
-    folder = ROOT / "tests" / ".output" / f"ownership-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(parents=True)
-    if os.getuid() == 0:
-        # a root-owned checkout (CI): hand the folder to the lab's user, as a host user's checkout would be
-        os.chown(folder, uid, gid)
-    try:
-        relative = folder.relative_to(ROOT)
-        stack.exec("lab", "bash", "-c", f"echo made-in-lab > {relative}/from-lab.txt")
+    with lab_writable_folder(stack, "ownership") as folder:
+        stack.exec("lab", "bash", "-c", f"echo made-in-lab > {folder.relative_to(ROOT)}/from-lab.txt")
         made = folder / "from-lab.txt"
         assert made.read_text() == "made-in-lab\n"
         assert (made.stat().st_uid, made.stat().st_gid) == (uid, gid)
-    finally:
-        shutil.rmtree(folder)
 
 
 def test_getting_started_notebook_runs_headless_with_papermill(stack):
