@@ -269,9 +269,14 @@ def _last_started_cell(executed: Path) -> tuple[int | None, str]:
 def _source_cell_number(executed: Path, index: int) -> int:
     """Executed cell ``index`` as the analyst counts it: from 1, in the notebook as written (without
     the cell papermill injects for the parameters)."""
-    cells = nbformat.read(executed, as_version=4).cells[:index]
-    injected = sum("injected-parameters" in cell.get("metadata", {}).get("tags", []) for cell in cells)
+    # papermill adds error banner cells to the file after the run; the index counts without them
+    ran = [cell for cell in nbformat.read(executed, as_version=4).cells if "papermill-error-cell-tag" not in _tags(cell)]
+    injected = sum("injected-parameters" in _tags(cell) for cell in ran[:index])
     return index - injected + 1
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
 
 
 def _keep(executed: Path, failed: Path) -> None:

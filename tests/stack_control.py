@@ -61,7 +61,7 @@ class ComposeStack:
             raise AssertionError(f"{error}\n--- logs ---\n{logs}") from None
 
     def down(self, *, volumes: bool) -> None:
-        self.compose("down", *(["--volumes"] if volumes else []))
+        self.compose("--profile", "cluster", "down", *(["--volumes"] if volumes else []))
 
     def exec(self, service: str, *command: str, check: bool = True, env: dict[str, str] | None = None):
         options = [arg for name, value in (env or {}).items() for arg in ("--env", f"{name}={value}")]

@@ -95,6 +95,17 @@ def test_bad_parameters_are_refused_before_a_kernel_starts(tmp_path, given, mess
     assert not (tmp_path / "reports").exists()
 
 
+def test_the_failing_cell_is_counted_as_written_also_after_markdown_cells(tmp_path):
+    path = notebook(tmp_path, "x = 1", "raise ValueError('kapot')")
+    written = nbformat.read(path, as_version=4)
+    written.cells.insert(0, nbformat.v4.new_markdown_cell("# Rapport"))
+    written.cells.insert(2, nbformat.v4.new_markdown_cell("Uitleg"))
+    nbformat.write(written, path)
+    with pytest.raises(ReportFailed, match=r"cell #5 failed: ValueError: kapot") as failure:
+        run(path, {"jaar": "2023"}, output_dir=tmp_path / "reports", read_only=False)
+    assert failure.value.cell == 5
+
+
 def test_missing_notebook_and_missing_parameters_cell(tmp_path):
     with pytest.raises(ReportError, match=r"nergens\.ipynb: no such notebook"):
         run(tmp_path / "nergens.ipynb", output_dir=tmp_path)
