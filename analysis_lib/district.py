@@ -7,6 +7,7 @@ tables of the same shape. Dates are days in Amsterdam's time zone; the end day i
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,6 +148,40 @@ def choropleth(buurten: gpd.GeoDataFrame, column: str, *, title: str, path: str 
     ax.set_aspect("equal")
     _save(fig, path)
     return fig
+
+
+def interactive_map(buurten: gpd.GeoDataFrame, column: str, *, height: str = "520px"):
+    """An ipyleaflet map of the buurten coloured by ``column`` (the same colours as ``choropleth``) on a
+    blank background: no tile server, so it works offline. Hovering a buurt shows its name and value."""
+    from ipyleaflet import GeoJSON, Map, WidgetControl
+    from ipywidgets import HTML, Layout
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize, to_hex
+
+    shapes = buurten[["code", "naam", column, buurten.geometry.name]].to_crs("EPSG:4326")
+    scale = Normalize(vmin=float(shapes[column].min()), vmax=float(shapes[column].max()))
+    colours = colormaps["OrRd"]
+
+    def style(feature):
+        value = feature["properties"][column]
+        fill = "#eeeeee" if value is None else to_hex(colours(scale(value)))
+        return {"fillColor": fill, "fillOpacity": 0.85, "color": "#555555", "weight": 1}
+
+    layer = GeoJSON(data=json.loads(shapes.to_json()), style_callback=style, hover_style={"weight": 3, "color": "#000000"})
+    label = HTML(f"<b>{column.replace('_', ' ')}</b>: hover a buurt")
+
+    def show(feature, **_):
+        properties = feature["properties"]
+        label.value = f"<b>{properties['naam']}</b> ({properties['code']}): {properties[column]} {column.replace('_', ' ')}"
+
+    layer.on_hover(show)
+    west, south, east, north = shapes.total_bounds
+    # layers given: no default OpenStreetMap tile layer, nothing fetched from the internet
+    chart = Map(layers=(layer,), center=((south + north) / 2, (west + east) / 2), zoom=12,
+                scroll_wheel_zoom=True, attribution_control=False, layout=Layout(height=height))
+    chart.add(WidgetControl(widget=label, position="topright"))
+    chart.fit_bounds([[south, west], [north, east]])
+    return chart
 
 
 def trend_chart(counts: pd.DataFrame, *, title: str, path: str | Path | None = None):

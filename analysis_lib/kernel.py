@@ -22,10 +22,14 @@ def load_ipython_extension(ipython) -> None:
 
 
 def _start_jupysql(ipython) -> None:
+    from IPython.utils.capture import capture_output
+
     from .db import read_only_engine
 
-    ipython.extension_manager.load_extension("sql")
-    for setting in ("SqlMagic.autopandas = True", "SqlMagic.displaycon = False", "SqlMagic.feedback = 0"):
+    with capture_output():  # jupysql's tips about config files: our settings follow
+        ipython.extension_manager.load_extension("sql")
+    settings = ("SqlMagic.autopandas = True", "SqlMagic.displaycon = False", "SqlMagic.feedback = 0", "SqlMagic.named_parameters = 'enabled'")
+    for setting in settings:
         ipython.run_line_magic("config", setting)
     ipython.push({"_workbench_read_only_engine": read_only_engine()}, interactive=False)
     ipython.run_line_magic("sql", f"_workbench_read_only_engine --alias '{CONNECTION_ALIAS}'")

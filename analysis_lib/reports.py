@@ -23,12 +23,15 @@ from typing import Any
 
 import nbformat
 import papermill
+from jinja2 import DictLoader
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
 
 from .errors import AnalysisLibError
 from .settings import READ_ONLY_USER
 
+LAB_ONLY_TAG = "lab-only"  # cells left out of HTML reports
 _TRUE = {"true", "yes", "y", "1", "ja", "on"}
 _FALSE = {"false", "no", "n", "0", "nee", "off"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -236,8 +239,10 @@ def _execute(source: Path, executed: Path, values: dict, *, timeout, kernel_name
     except papermill.PapermillExecutionError as error:
         shutil.copy(executed, failed)
         cell = _source_cell_number(executed, error.cell_index)
+        # IPython shows a UsageError (a failing %sql, say) on stderr only: that text is the reason then
+        reason = f"{error.ename}: {error.evalue}" if error.evalue else _stderr_of(executed, error.cell_index) or error.ename
         raise ReportFailed(
-            f"{source}: cell #{cell} failed: {error.ename}: {error.evalue}\n"
+            f"{source}: cell #{cell} failed: {reason}\n"
             f"{_excerpt(error.source)}\n(the executed notebook is in {failed})",
             cell=cell, failed_notebook=failed,
         ) from None
@@ -252,6 +257,12 @@ def _execute(source: Path, executed: Path, values: dict, *, timeout, kernel_name
         raise ReportFailed(
             f"{source}: {what}\n{_excerpt(code)}", cell=cell, failed_notebook=failed if failed.exists() else None
         ) from None
+
+
+def _stderr_of(executed: Path, index: int) -> str:
+    ran = [cell for cell in nbformat.read(executed, as_version=4).cells if "papermill-error-cell-tag" not in _tags(cell)]
+    text = "".join(output.get("text", "") for output in ran[index].get("outputs", []) if output.get("name") == "stderr")
+    return text.strip().splitlines()[0] if text.strip() else ""
 
 
 def _last_started_cell(executed: Path) -> tuple[int | None, str]:
@@ -290,7 +301,21 @@ def _excerpt(source: str) -> str:
     return shown + ("\n    …" if len(lines) > 6 else "")
 
 
+# Reports open offline: JupyterLab's look without the scripts the stock template loads from a CDN
+# (require.js, MathJax, mermaid); LaTeX and mermaid diagrams stay as text.
+_OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+
+
 def _html(executed: Path, *, hide_code: bool) -> str:
-    exporter = HTMLExporter(exclude_input=hide_code, exclude_input_prompt=hide_code, exclude_output_prompt=hide_code)
+    exporter = HTMLExporter(
+        extra_loaders=[DictLoader({"offline.html.j2": _OFFLINE_TEMPLATE})], template_file="offline.html.j2",
+        exclude_input=hide_code, exclude_input_prompt=hide_code, exclude_output_prompt=hide_code,
+    )
+    # interactive widgets need a live kernel (and their JavaScript from the internet in a static page)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={LAB_ONLY_TAG}), enabled=True)
     body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
     return body

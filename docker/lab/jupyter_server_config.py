@@ -19,3 +19,10 @@ c.LabApp.extension_manager = "readonly"
 
 _token_file = Path(os.environ.get("JUPYTER_TOKEN_FILE", "/run/workbench-secrets/jupyter_token"))
 c.IdentityProvider.token = _token_file.read_text().strip()
+
+# Optional: a password (as well as the token), given only as its hash, e.g. from
+#   docker compose run --rm --no-deps lab python -c "from jupyter_server.auth import passwd; print(passwd())"
+# and LAB_PASSWORD_HASH='argon2:…' in .env. Setting a new one from the login page is off: .env decides.
+if os.environ.get("LAB_PASSWORD_HASH"):
+    c.PasswordIdentityProvider.hashed_password = os.environ["LAB_PASSWORD_HASH"]
+c.PasswordIdentityProvider.allow_password_change = False

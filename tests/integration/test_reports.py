@@ -1,6 +1,7 @@
 """The papermill runner: parameters checked before a kernel starts, whole reports or none, named failures."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,6 +64,8 @@ def test_a_run_converts_strings_as_an_analyst_means_them_and_writes_notebook_and
     assert "('N', 2023, 0.75, True, '2023-06-01', ['Afval', 'Schoon'])" in outputs(report.notebook)
     html = report.html.read_text()
     assert "<html" in html and "categorieen" in html
+    assert "jp-Notebook" in html  # JupyterLab's look
+    assert not re.findall(r'<script[^>]+src="http', html)  # opens offline: nothing loaded from a CDN
 
 
 def test_hide_code_leaves_the_code_out_of_the_html(tmp_path):
@@ -70,6 +73,17 @@ def test_hide_code_leaves_the_code_out_of_the_html(tmp_path):
     shown = run(path, output_dir=tmp_path / "a", read_only=False).html.read_text()
     hidden = run(path, output_dir=tmp_path / "b", read_only=False, hide_code=True).html.read_text()
     assert "geheim_detail" in shown and "geheim_detail" not in hidden and "uitkomst 42" in hidden
+
+
+def test_lab_only_cells_run_but_stay_out_of_the_html(tmp_path):
+    path = notebook(tmp_path, "print('in het rapport')", "print('alleen in het lab')")
+    written = nbformat.read(path, as_version=4)
+    written.cells[-1].metadata["tags"] = ["lab-only"]
+    nbformat.write(written, path)
+    report = run(path, output_dir=tmp_path / "reports", read_only=False)
+    assert "alleen in het lab" in outputs(report.notebook)
+    html = report.html.read_text()
+    assert "in het rapport" in html and "alleen in het lab" not in html
 
 
 def test_read_only_by_default(tmp_path):

@@ -17,9 +17,8 @@ NBVAL = ["python", "-m", "pytest", "-p", "no:cacheprovider", "--nbval", "--nbval
 
 
 @pytest.fixture(scope="module")
-def workspace(stack):
+def workspace(stack, sample_data):
     """A lab-writable copy of the notebooks (path relative to the checkout), with the sample data loaded."""
-    stack.exec("lab", "analysis-lib", "sample-data")
     with lab_writable_folder(stack, "notebooks") as folder:
         shutil.copytree(ROOT / "notebooks", folder / "notebooks")  # read there; data/ and reports/ are made beside it
         yield folder.relative_to(ROOT)
@@ -31,7 +30,7 @@ def sql(stack, query: str) -> str:
 
 def test_every_notebook_gives_its_committed_outputs(stack, workspace):
     notebooks = sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
-    assert notebooks == ["00_getting_started.ipynb", "01_load_data.ipynb", "02_district_report.ipynb", "03_data_quality.ipynb"]
+    assert notebooks == ["00_getting_started.ipynb", "01_load_data.ipynb", "02_district_report.ipynb", "03_data_quality.ipynb", "04_sql_cells.ipynb"]
     code_cells = sum(
         cell["cell_type"] == "code" for name in notebooks for cell in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
     )
@@ -141,6 +140,28 @@ def test_data_quality_of_other_tables(stack, workspace, messy_table, table):
         assert "ok: no nulls, duplicates or bad geometries" in html and "EPSG:28992 Amersfoort / RD New" in html
     else:
         assert "<th>invalid geometries in geom</th>" in html and "Self-intersection" in html
+
+
+@pytest.mark.parametrize("stadsdeel", ["N", "T"])
+def test_sql_cells_for_other_districts(stack, workspace, stadsdeel):
+    run_report(stack, workspace, "04_sql_cells.ipynb", "stadsdeel", stadsdeel)
+    html = report_html(workspace, "04_sql_cells.ipynb", f"stadsdeel-{stadsdeel}")
+    buurten = sql(stack, f"SELECT count(*) FROM buurten WHERE stadsdeel = '{stadsdeel}'")
+    assert f"DataFrame ({buurten}, 2)" in html
+    assert "<td>analyst</td>" in html  # %sql reads through the read-only role
+    assert "permission denied for schema public" in html  # and cannot write
+
+
+def test_a_failing_sql_cell_fails_the_report_with_the_database_reason(stack, workspace):
+    notebook = json.loads((ROOT / "notebooks" / "04_sql_cells.ipynb").read_text())
+    refused = notebook["cells"][-1]
+    refused["metadata"]["tags"] = []  # no longer an expected error
+    path = ROOT / workspace / "notebooks" / "sql_write.ipynb"
+    path.write_text(json.dumps(notebook))
+    result = run_report(stack, workspace, "sql_write.ipynb", check=False)
+    assert result.returncode == 1
+    assert "failed: RuntimeError: (psycopg.errors.InsufficientPrivilege) permission denied for schema public" in result.stderr
+    assert "%sql CREATE TABLE scratch (id int)" in result.stderr
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """The compose stack as a whole, driven from the host with the docker CLI."""
 
 import json
-import os
-import shutil
 import subprocess
 import time
 import uuid

@@ -1,6 +1,7 @@
 """Restarts the stack and at the end replaces its volumes, so it runs last (file name)."""
 
 import shutil
+import subprocess
 import uuid
 
 import requests
@@ -9,7 +10,12 @@ import sqlalchemy as sa
 from stack_control import ROOT
 
 
-def test_data_and_secrets_survive_down_and_up(stack):
+def image_id(stack, service: str) -> str:
+    image = stack.config()["services"][service]["image"]
+    return subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_data_and_secrets_survive_down_a_lab_rebuild_and_up(stack):
     url = stack.database_url()
     token = stack.secret("jupyter_token")
     table = f"kept_{uuid.uuid4().hex[:8]}"
@@ -20,6 +26,9 @@ def test_data_and_secrets_survive_down_and_up(stack):
     engine.dispose()
 
     stack.down(volumes=False)
+    before = image_id(stack, "lab")
+    stack.compose("build", "--no-cache", "lab")  # every layer made again, as after a dependency change
+    assert image_id(stack, "lab") != before
     stack.up()
 
     assert stack.secret("jupyter_token") == token
