@@ -317,5 +317,7 @@ def _html(executed: Path, *, hide_code: bool) -> str:
     )
     # interactive widgets need a live kernel (and their JavaScript from the internet in a static page)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={LAB_ONLY_TAG}), enabled=True)
-    body, _ = exporter.from_notebook_node(nbformat.read(executed, as_version=4))
+    notebook = nbformat.read(executed, as_version=4)
+    notebook.metadata.pop("widgets", None)  # widget state makes the page fetch the widget manager from a CDN
+    body, _ = exporter.from_notebook_node(notebook)
     return body

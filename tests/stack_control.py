@@ -17,6 +17,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
+# What tests leave behind (ignored by git); not a hidden folder, so the lab may open files in it.
+TEST_OUTPUT = ROOT / "tests" / "output"
 SECRETS_DIR = "/run/workbench-secrets"
 
 
@@ -99,7 +101,7 @@ def lab_writable_folder(stack: ComposeStack, name: str) -> Iterator[Path]:
     """A new folder in the checkout (so in the lab's bind mount) that the lab's user may write to,
     removed afterwards. A root-owned checkout (CI) is handed to the lab's user, as a host user's
     checkout would be theirs."""
-    folder = ROOT / "tests" / ".output" / f"{name}-{uuid.uuid4().hex[:8]}"
+    folder = TEST_OUTPUT / f"{name}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     try:
         if os.getuid() == 0:

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-import sqlalchemy as sa
 
 import analysis_lib as al
 from db_snapshot import snapshot

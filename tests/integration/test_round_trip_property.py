@@ -1,7 +1,6 @@
 """Property: whatever analysts put in a (Geo)DataFrame comes back from load() -> read() unchanged."""
 
 import datetime as dt
-import math
 import uuid
 import zoneinfo
 

@@ -1,6 +1,6 @@
 """JupyterLab as analysts see it: Debian's chromium, driven by Playwright, against the running lab.
 
-Every scenario leaves a screenshot in tests/.output/screenshots/ (also when it fails); the lab and a
+Every scenario leaves a screenshot in tests/output/screenshots/ (also when it fails); the lab and a
 report are kept as docs/screenshots/*.png too, the pictures the README shows. Every scenario also
 proves the page fetched nothing from outside the lab: no tiles, fonts or scripts from the internet.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from stack_control import ROOT, lab_writable_folder
+from stack_control import ROOT, TEST_OUTPUT, lab_writable_folder
 
 CHROMIUM = "/usr/bin/chromium"
 # headless in a container-less CI as root; no calls home (the machine's network is closed anyway)
@@ -20,7 +20,7 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
     "--disable-sync", "--disable-quic", "--no-first-run",
 ]
-SCREENSHOTS = ROOT / "tests" / ".output" / "screenshots"
+SCREENSHOTS = TEST_OUTPUT / "screenshots"
 README_PICTURES = ROOT / "docs" / "screenshots"
 KERNEL = "Python 3.13 (workbench)"
 
@@ -105,7 +105,7 @@ def test_run_all_in_the_district_report_shows_the_figures_and_both_maps(stack, v
     page = open_lab(visit, stack, f"/tree/{notebook_copy}")
     expect(page.locator("#jp-main-statusbar")).to_contain_text(f"{KERNEL} | Idle")
     page.locator(".lm-MenuBar-item", has_text="Run").click()
-    page.locator(".lm-Menu-item", has_text="Run All Cells").click()
+    page.locator('.lm-Menu-item[data-command="runmenu:run-all"]').click()
 
     notebook = page.locator(".jp-NotebookPanel:visible")
     expect(notebook.locator(".jp-OutputArea-output img")).to_have_count(2)  # the choropleth and the trend chart

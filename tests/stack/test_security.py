@@ -8,7 +8,7 @@ import uuid
 
 import requests
 
-from stack_control import ROOT, ComposeStack
+from stack_control import ROOT, TEST_OUTPUT, ComposeStack
 
 
 def test_anonymous_requests_to_the_server_api_and_files_are_refused(stack):
@@ -43,7 +43,7 @@ def test_a_browser_session_needs_the_xsrf_token_for_changes(stack):
         f"{stack.lab_url()}/login", data={"password": stack.secret("jupyter_token"), "_xsrf": xsrf}, timeout=10
     )
     assert logged_in.status_code == 200 and "jupyter-config-data" in logged_in.text
-    body = {"type": "file", "path": "tests/.output/xsrf-probe.txt"}
+    body = {"type": "file", "path": "tests/output/xsrf-probe.txt"}
     refused = session.post(f"{stack.lab_url()}/api/contents", json=body, timeout=10)
     assert refused.status_code == 403
     listed = session.get(f"{stack.lab_url()}/api/contents", headers={"X-XSRFToken": session.cookies["_xsrf"]}, timeout=10)
@@ -159,7 +159,7 @@ def test_in_the_lab_pguser_analyst_connects_read_only_with_no_password_typed(sta
 
 def test_a_non_default_lab_uid_and_gid_own_what_the_lab_writes(stack):
     remapped = ComposeStack({**stack.env, "LAB_UID": "4321", "LAB_GID": "4322"})
-    folder = ROOT / "tests" / ".output" / f"uid-{uuid.uuid4().hex[:8]}"
+    folder = TEST_OUTPUT / f"uid-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     folder.chmod(0o1777)  # writable for any uid, whoever owns this checkout
     try:

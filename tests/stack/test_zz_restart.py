@@ -7,7 +7,7 @@ import uuid
 import requests
 import sqlalchemy as sa
 
-from stack_control import ROOT
+from stack_control import ROOT, TEST_OUTPUT
 
 
 def image_id(stack, service: str) -> str:
@@ -43,7 +43,7 @@ def test_data_and_secrets_survive_down_a_lab_rebuild_and_up(stack):
 
 def test_upgrade_path_moves_the_data_to_a_new_volume_by_backup_and_restore(stack):
     """What a move to a new PostgreSQL major does: dump, start on an empty data volume, restore."""
-    folder = ROOT / "tests" / ".output" / f"upgrade-{uuid.uuid4().hex[:8]}"
+    folder = TEST_OUTPUT / f"upgrade-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     folder.chmod(0o1777)
     try:
