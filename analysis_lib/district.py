@@ -19,9 +19,9 @@ from .errors import AnalysisLibError
 from .query import read, read_geo
 
 TIME_ZONE = "Europe/Amsterdam"
-_PERIOD_FILTER = """
-    m.gemeld_op >= (CAST(:start AS date)::timestamp AT TIME ZONE 'Europe/Amsterdam')
-    AND m.gemeld_op < ((CAST(:end AS date) + 1)::timestamp AT TIME ZONE 'Europe/Amsterdam')
+_PERIOD_FILTER = f"""
+    m.gemeld_op >= (CAST(:start AS date)::timestamp AT TIME ZONE '{TIME_ZONE}')
+    AND m.gemeld_op < ((CAST(:end AS date) + 1)::timestamp AT TIME ZONE '{TIME_ZONE}')
     AND (CAST(:categorie AS text) = '' OR m.categorie = :categorie)
 """
 
@@ -121,7 +121,7 @@ def trend(selection: Selection, *, interval: str = "auto") -> pd.DataFrame:
         raise SelectionError(f"interval must be day, week or month, not {interval!r}")
     counts = read(
         f"""
-        SELECT date_trunc(:interval, m.gemeld_op AT TIME ZONE 'Europe/Amsterdam')::date AS periode,
+        SELECT date_trunc(:interval, m.gemeld_op AT TIME ZONE '{TIME_ZONE}')::date AS periode,
                count(*) AS meldingen
         FROM meldingen m JOIN buurten b ON b.code = m.buurt
         WHERE b.stadsdeel = :stadsdeel AND {_PERIOD_FILTER}

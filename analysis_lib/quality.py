@@ -66,7 +66,7 @@ def check_table(table: str, *, schema: str = "public") -> QualityReport:
         rows=rows,
         columns=columns,
         duplicate_rows=int(read(f"SELECT count(*) - count(DISTINCT md5(t::text)) AS n FROM {qualified} t")["n"].iloc[0]),
-        geometry=pd.DataFrame([_geometry_checks(qualified, schema, table, c) for c in geometry_columns],
+        geometry=pd.DataFrame([_geometry_checks(qualified, c) for c in geometry_columns],
                               columns=["column", "srid", "crs", "types", "nulls", "empty", "invalid", "outside_area_of_use", "extent"]),
         invalid_examples=_invalid_examples(qualified, schema, table, geometry_columns),
     )
@@ -98,7 +98,7 @@ def _counts(qualified: str, names: list[str]) -> dict[str, int]:
         return dict(connection.execute(sa.text(f'SELECT count(*) AS "__rows", {nulls} FROM {qualified}')).mappings().one())
 
 
-def _geometry_checks(qualified: str, schema: str, table: str, column: str) -> dict:
+def _geometry_checks(qualified: str, column: str) -> dict:
     row = read(
         f"""
         SELECT count(*) FILTER (WHERE g IS NULL) AS nulls,

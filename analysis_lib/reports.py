@@ -28,8 +28,8 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
-from .errors import AnalysisLibError
-from .settings import READ_ONLY_USER
+from .errors import AnalysisLibError, ConfigError
+from .settings import READ_ONLY_USER, read_only_settings
 
 LAB_ONLY_TAG = "lab-only"  # cells left out of HTML reports
 _TRUE = {"true", "yes", "y", "1", "ja", "on"}
@@ -208,15 +208,13 @@ class _database_role:
     def __init__(self, read_only: bool):
         self.changes = {}
         if read_only:
+            try:
+                settings = read_only_settings()
+            except ConfigError as error:
+                raise ReportError(f"a read-only run cannot connect: {error}, or run with read_only=False (--owner)") from None
             self.changes["PGUSER"] = READ_ONLY_USER
-            if os.environ.get("DATABASE_URL"):
-                analyst_url = os.environ.get("ANALYST_DATABASE_URL")
-                if not analyst_url:
-                    raise ReportError(
-                        "a read-only run needs the analyst's connection: set ANALYST_DATABASE_URL next to DATABASE_URL,"
-                        " or run with read_only=False (--owner)"
-                    )
-                self.changes["DATABASE_URL"] = analyst_url
+            if settings.source == "ANALYST_DATABASE_URL":
+                self.changes["DATABASE_URL"] = os.environ["ANALYST_DATABASE_URL"]
 
     def __enter__(self):
         self.saved = {name: os.environ.get(name) for name in self.changes}
@@ -260,8 +258,8 @@ def _execute(source: Path, executed: Path, values: dict, *, timeout, kernel_name
 
 
 def _stderr_of(executed: Path, index: int) -> str:
-    ran = [cell for cell in nbformat.read(executed, as_version=4).cells if "papermill-error-cell-tag" not in _tags(cell)]
-    text = "".join(output.get("text", "") for output in ran[index].get("outputs", []) if output.get("name") == "stderr")
+    outputs = _cells_as_run(executed)[index].get("outputs", [])
+    text = "".join(output.get("text", "") for output in outputs if output.get("name") == "stderr")
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
@@ -270,7 +268,7 @@ def _last_started_cell(executed: Path) -> tuple[int | None, str]:
     'completed' after a timeout or a dead kernel, so the status cannot tell)."""
     if not executed.exists():
         return None, ""
-    cells = nbformat.read(executed, as_version=4).cells
+    cells = _cells_as_run(executed)
     started = [index for index, cell in enumerate(cells) if cell.get("metadata", {}).get("papermill", {}).get("start_time")]
     if not started:
         return None, ""
@@ -280,10 +278,14 @@ def _last_started_cell(executed: Path) -> tuple[int | None, str]:
 def _source_cell_number(executed: Path, index: int) -> int:
     """Executed cell ``index`` as the analyst counts it: from 1, in the notebook as written (without
     the cell papermill injects for the parameters)."""
-    # papermill adds error banner cells to the file after the run; the index counts without them
-    ran = [cell for cell in nbformat.read(executed, as_version=4).cells if "papermill-error-cell-tag" not in _tags(cell)]
-    injected = sum("injected-parameters" in _tags(cell) for cell in ran[:index])
+    injected = sum("injected-parameters" in _tags(cell) for cell in _cells_as_run(executed)[:index])
     return index - injected + 1
+
+
+def _cells_as_run(executed: Path) -> list:
+    """The executed notebook's cells as the kernel ran them: without the error banner cells papermill
+    adds to the file afterwards (error indexes count without them)."""
+    return [cell for cell in nbformat.read(executed, as_version=4).cells if "papermill-error-cell-tag" not in _tags(cell)]
 
 
 def _tags(cell) -> list[str]:

@@ -86,6 +86,15 @@ def test_lab_only_cells_run_but_stay_out_of_the_html(tmp_path):
     assert "in het rapport" in html and "alleen in het lab" not in html
 
 
+def test_a_read_only_run_with_database_url_but_no_analyst_url_is_refused_before_a_kernel_starts(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://owner:secret@db.example:5432/d")
+    monkeypatch.delenv("ANALYST_DATABASE_URL", raising=False)
+    path = notebook(tmp_path, "print('never')")
+    with pytest.raises(ReportError, match=r"needs ANALYST_DATABASE_URL next to DATABASE_URL, or run with read_only=False \(--owner\)"):
+        run(path, output_dir=tmp_path / "reports")
+    assert not (tmp_path / "reports" / "rapport" / "defaults").exists()
+
+
 def test_read_only_by_default(tmp_path):
     path = notebook(tmp_path, "import analysis_lib as al\nprint('user', al.server_info().current_user)")
     assert "user analyst" in outputs(run(path, output_dir=tmp_path / "ro").notebook)

@@ -20,7 +20,8 @@ def test_the_default_kernel_is_the_workbench_kernel(stack):
 
 
 def test_lab_and_server_extensions_are_installed_and_enabled(stack):
-    lab = stack.exec("lab", "jupyter", "labextension", "list").stderr + stack.exec("lab", "jupyter", "labextension", "list").stdout
+    listed = stack.exec("lab", "jupyter", "labextension", "list")
+    lab = listed.stdout + listed.stderr
     for extension in ("@jupyterlab/git", "nbdime-jupyterlab", "jupyter-leaflet", "@jupyter-widgets/jupyterlab-manager"):
         assert any(extension in line and "enabled" in line and "OK" in line for line in lab.splitlines()), extension
     server = stack.exec("lab", "jupyter", "server", "extension", "list")

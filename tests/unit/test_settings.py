@@ -1,6 +1,7 @@
 import pytest
 
 from analysis_lib import ConfigError, load_settings
+from analysis_lib.settings import read_only_settings
 
 
 def test_database_url_is_normalised_to_psycopg3():
@@ -57,3 +58,19 @@ def test_missing_password_file_is_named(tmp_path):
     missing = tmp_path / "pgpass"
     with pytest.raises(ConfigError, match=f"PGPASSFILE={missing} does not exist"):
         load_settings({"PGHOST": "db", "PGPASSFILE": str(missing)})
+
+
+def test_read_only_settings_take_the_analyst_url_next_to_database_url():
+    settings = read_only_settings({"DATABASE_URL": "postgresql://owner:a@h:5432/d", "ANALYST_DATABASE_URL": "postgresql://analyst:b@h:5432/d"})
+    assert (settings.url.username, settings.source, settings.target) == ("analyst", "ANALYST_DATABASE_URL", "analyst@h:5432/d")
+
+
+def test_read_only_settings_refuse_database_url_without_the_analyst_url():
+    with pytest.raises(ConfigError, match="needs ANALYST_DATABASE_URL next to DATABASE_URL"):
+        read_only_settings({"DATABASE_URL": "postgresql://owner:a@h:5432/d"})
+
+
+def test_read_only_settings_with_pg_variables_change_only_the_user():
+    settings = read_only_settings({"PGHOST": "db", "PGUSER": "workbench", "PGDATABASE": "workbench"})
+    assert settings.url.username == "analyst" and settings.url.host is None  # libpq adds the rest and the password file's line
+    assert settings.target == "analyst@db:5432/workbench"
