@@ -243,7 +243,8 @@ def _parse_wkb(column: pa.ChunkedArray, name: str, first_row: int, notes: list[s
     present = np.array([v is not None for v in values], dtype=bool)
     curved = np.array([v is not None and _wkb_type(v) in _CURVED_WKB_TYPES for v in values], dtype=bool)
     geometries = np.full(len(values), None, dtype=object)
-    geometries[~curved] = shapely.from_wkb(values[~curved], on_invalid="ignore")
+    with wkb.collector_paused():
+        geometries[~curved] = shapely.from_wkb(values[~curved], on_invalid="ignore")
     broken = present & ~curved & shapely.is_missing(geometries)
     if broken.any():
         row = int(np.flatnonzero(broken)[0])
@@ -285,7 +286,8 @@ def _linearised(values: np.ndarray, name: str, rows: np.ndarray) -> np.ndarray:
             f"{name}: rows {', '.join(map(str, rows[:5]))} hold geometries neither shapely nor PostGIS can read"
             f" ({str(error.orig).splitlines()[0]})"
         ) from None
-    return shapely.from_wkb(np.array(linear, dtype=object))
+    with wkb.collector_paused():
+        return shapely.from_wkb(np.array(linear, dtype=object))
 
 
 def _declared_type(ogr_type: str, *, multi_only: bool) -> str | None:

@@ -4,9 +4,17 @@ shapely encodes and decodes every geometry type. Plain 2D points, the rows of th
 (reports, containers, addresses), take a numpy path instead: their WKB is a fixed 21 bytes (25 as
 PostGIS's EWKB, with the SRID), so coordinates can be copied in and out of one buffer at once, about
 ten times faster than a geometry object at a time.
+
+Making shapely geometries is dominated by Python's cyclic garbage collector, not by GEOS: every
+geometry is a tracked object, so a million of them set off hundreds of collections, each walking
+every object alive. Decoding pauses the collector (a million points: 0.45 s -> 0.13 s here).
 """
 
 from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pyarrow as pa
@@ -48,12 +56,25 @@ def decode(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, set[int]]:
         array = array.combine_chunks()
     if isinstance(array.type, pa.ExtensionType):
         array = array.storage
-    points = _decode_points(array)
-    if points is not None:
-        return points
-    geometries = shapely.from_wkb(array.to_numpy(zero_copy_only=False))
+    with collector_paused():
+        points = _decode_points(array)
+        if points is not None:
+            return points
+        geometries = shapely.from_wkb(array.to_numpy(zero_copy_only=False))
     present = geometries[~shapely.is_missing(geometries)]
     return geometries, set(shapely.get_srid(present).tolist())
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while many geometry objects are made."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _decode_points(array: pa.Array) -> tuple[np.ndarray, set[int]] | None:

@@ -93,6 +93,27 @@ def test_load_builds_the_spatial_index_primary_key_and_statistics(schema):
     assert analysed["last_analyze"].notna().all()
 
 
+def test_a_new_table_is_filled_without_writing_its_rows_to_the_wal(schema):
+    """The staging table is created and filled in the load's one transaction, so (wal_level=minimal)
+    PostgreSQL writes its rows and index straight to the table's files, not to the WAL as well."""
+    rng = np.random.default_rng(3)
+    frame = gpd.GeoDataFrame(
+        {"id": np.arange(200_000), "label": [f"melding {i}" for i in range(200_000)]},
+        geometry=shapely.points(rng.uniform(110_000, 135_000, (200_000, 2))),
+        crs="EPSG:28992",
+    )
+    before = al.read_sql("SELECT pg_current_wal_lsn()::text AS lsn")["lsn"][0]
+    al.load(frame, "meldingen", schema=schema)
+    sizes = al.read_sql(
+        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:before AS pg_lsn)) AS wal,"
+        " pg_total_relation_size(CAST(:table AS regclass)) AS table_size",
+        {"before": before, "table": f'"{schema}".meldingen'},
+    )
+    wal, table_size = int(sizes["wal"][0]), int(sizes["table_size"][0])
+    assert table_size > 10_000_000
+    assert wal < table_size / 20, f"{wal:,} bytes of WAL for a table of {table_size:,} bytes"
+
+
 def test_load_without_index_leaves_no_index(schema):
     al.load(buurten(), "buurten", schema=schema, spatial_index=False)
     assert al.read_sql("SELECT count(*) AS n FROM pg_indexes WHERE schemaname = :s", {"s": schema})["n"][0] == 0

@@ -1,7 +1,10 @@
 """The numpy point path must give exactly what shapely gives, and step aside for anything else."""
 
+import gc
+
 import numpy as np
 import pyarrow as pa
+import pytest
 import shapely
 
 from analysis_lib import wkb
@@ -37,3 +40,25 @@ def test_decode_falls_back_to_shapely_for_anything_else():
     assert srids == {0}
     empty_only, _ = wkb.decode(pa.array([shapely.to_wkb(shapely.Point())], pa.binary()))
     assert empty_only[0].is_empty
+
+
+
+def test_decoding_pauses_the_garbage_collector_and_restores_it(monkeypatch):
+    point = pa.array([shapely.to_wkb(shapely.Point(1, 2))], pa.binary())
+    seen = []
+    real_points = shapely.points
+    monkeypatch.setattr(shapely, "points", lambda *args, **kwargs: seen.append(gc.isenabled()) or real_points(*args, **kwargs))
+    geometries, _ = wkb.decode(point)
+    assert seen == [False] and gc.isenabled()
+    assert geometries[0].equals(shapely.Point(1, 2))
+
+    with pytest.raises(shapely.errors.GEOSException):
+        wkb.decode(pa.array([b"\x01\x03\x00\x00\x00broken"], pa.binary()))
+    assert gc.isenabled(), "a failed decode turns the collector back on"
+
+    gc.disable()
+    try:
+        wkb.decode(pa.array([shapely.to_wkb(shapely.box(0, 0, 1, 1))], pa.binary()))
+        assert not gc.isenabled(), "a collector the caller paused stays paused"
+    finally:
+        gc.enable()
