@@ -14,7 +14,8 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from dataclasses import dataclass, field
 
 import adbc_driver_manager
@@ -161,25 +162,20 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     started = time.perf_counter()
     report = LoadReport(table=plan.qualified, rows=0, columns=columns, geometry=plan.geometry)
     connection = adbc_connect()
+    feed = None
     try:
-        with connection.cursor() as cursor, _progress_bar(plan, total, progress) as bar:
+        with connection.cursor() as cursor, _progress_bar(plan, total, progress) as bar, ThreadPoolExecutor(max_workers=1) as preparer:
             writer = _Writer(cursor, plan)
-            # Batch n+1 is prepared (geometry checks, WKB) in a thread while batch n is copied.
-            with ThreadPoolExecutor(max_workers=1) as preparer:
-                pending = None
-                for batch in batches:
-                    prepared = preparer.submit(writer.prepare, batch)
-                    if pending is not None:
-                        _ingest(writer, pending, report, bar)
-                    pending = prepared
-                if pending is not None:
-                    _ingest(writer, pending, report, bar)
+            feed = _Feed(_prepared_in_turn(writer, batches, preparer), report, bar)
+            writer.ingest(feed)
             if report.rows == 0:
                 raise LoadError(f"{plan.source}: no rows to load")
             writer.finish()
         connection.commit()
     except adbc_driver_manager.Error as error:
         _abandon(connection)
+        if feed is not None and feed.error is not None:
+            raise feed.error from None  # the input's own error, which reached the driver as a broken stream
         raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
     except BaseException:
         _abandon(connection)
@@ -189,12 +185,47 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     return report
 
 
-def _ingest(writer: _Writer, prepared: Future, report: LoadReport, bar) -> None:
-    attributes, repaired = prepared.result()
-    writer.ingest(attributes)
-    report.repaired += repaired
-    report.rows += attributes.num_rows
-    bar.update(attributes.num_rows)
+def _prepared_in_turn(writer: _Writer, batches: Iterable[Batch], preparer: ThreadPoolExecutor) -> Iterator[tuple[pa.Table, int]]:
+    """Prepared batches in order; batch n+1 is prepared (geometry checks, WKB) in a thread while n is copied."""
+    pending = None
+    for batch in batches:
+        submitted = preparer.submit(writer.prepare, batch)
+        if pending is not None:
+            yield pending.result()
+        pending = submitted
+    if pending is not None:
+        yield pending.result()
+
+
+class _Feed:
+    """Prepared batches as Arrow record batches for one COPY, counted as they go; keeps the error that
+    stopped them, since the driver only passes on its text."""
+
+    def __init__(self, prepared: Iterator[tuple[pa.Table, int]], report: LoadReport, bar):
+        self.prepared = prepared
+        self.report = report
+        self.bar = bar
+        self.error: BaseException | None = None
+
+    def first(self) -> pa.Table | None:
+        return self._counted(next(self.prepared, None))
+
+    def rest(self) -> Iterator[pa.RecordBatch]:
+        try:
+            for prepared in self.prepared:
+                yield from self._counted(prepared).to_batches()
+        except BaseException as error:
+            self.error = error
+            raise
+
+    def _counted(self, prepared: tuple[pa.Table, int] | None) -> pa.Table | None:
+        if prepared is None:
+            return None
+        table, repaired = prepared
+        self.report.rows += table.num_rows
+        self.report.repaired += repaired
+        self.bar.update(table.num_rows)
+        return table
 
 
 class _Writer:
@@ -204,7 +235,6 @@ class _Writer:
         self.cursor = cursor
         self.plan = plan
         self.schema: pa.Schema | None = None  # the attribute columns, fixed by the first batch
-        self.staged = False
         self.target_columns: dict[str, str] | None = None
         self.staging = f"_load_{plan.table[:40]}_{uuid.uuid4().hex[:8]}"
         cursor.execute(
@@ -237,14 +267,18 @@ class _Writer:
             attributes = attributes.append_column(self.plan.geometry.name, wkb)
         return attributes, repaired
 
-    def ingest(self, attributes: pa.Table) -> None:
-        if not self.staged:
-            self._create_staging()
-            self.staged = True
+    def ingest(self, feed: _Feed) -> None:
+        """Create the staging table for the first batch's columns and copy every batch into it in one
+        COPY, so the driver encodes batch n+1 while the server stores batch n."""
+        first = feed.first()
+        if first is None:
+            return
+        self._create_staging()
+        stream = pa.RecordBatchReader.from_batches(first.schema, chain(first.to_batches(), feed.rest()))
         if self.appending:
-            self.cursor.adbc_ingest(self.staging, attributes, mode="append", temporary=True)
+            self.cursor.adbc_ingest(self.staging, stream, mode="append", temporary=True)
         else:
-            self.cursor.adbc_ingest(self.staging, attributes, mode="append", db_schema_name=self.plan.schema)
+            self.cursor.adbc_ingest(self.staging, stream, mode="append", db_schema_name=self.plan.schema)
 
     def finish(self) -> None:
         if self.appending:
@@ -500,18 +534,42 @@ def _frame_batches(
         for name in json_names:
             chunk[name] = chunk[name].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False, default=str))
         yield Batch(
-            attributes=_to_arrow(chunk.rename(columns=columns)),
+            attributes=_to_arrow(chunk.rename(columns=columns), first_row=start + 1),
             geometries=frame[geometry_name].iloc[start : start + FRAME_CHUNK_ROWS].to_numpy() if geometry_name else None,
             first_row=start + 1,
         )
 
 
-def _to_arrow(chunk: pd.DataFrame) -> pa.Table:
+_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
+
+
+def _to_arrow(chunk: pd.DataFrame, *, first_row: int) -> pa.Table:
     try:
         table = pa.Table.from_pandas(chunk, preserve_index=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as error:
-        raise LoadError(f"cannot convert the data: {error}") from None
+    except _CONVERSION_ERRORS as error:
+        raise LoadError(f"cannot convert the data: {_where_conversion_fails(chunk, first_row)}{error.args[0]}") from None
     for index, field_ in enumerate(table.schema):
         if pa.types.is_dictionary(field_.type):
             table = table.set_column(index, pa.field(field_.name, field_.type.value_type), table.column(index).cast(field_.type.value_type))
     return table.replace_schema_metadata(None)
+
+
+def _where_conversion_fails(chunk: pd.DataFrame, first_row: int) -> str:
+    """'row N, column C: ' for the first value Arrow cannot convert with the ones before it (bisection)."""
+    for name in chunk.columns:
+        column = chunk[name]
+        if not _converts(column):
+            low, high = 1, len(column)  # the shortest failing prefix lies in (low, high]
+            while low < high:
+                middle = (low + high) // 2
+                low, high = (low, middle) if not _converts(column.iloc[:middle]) else (middle + 1, high)
+            return f"row {first_row + high - 1}, column {name}: "
+    return ""
+
+
+def _converts(column: pd.Series) -> bool:
+    try:
+        pa.Array.from_pandas(column)
+    except _CONVERSION_ERRORS:
+        return False
+    return True

@@ -177,7 +177,8 @@ def test_a_bad_value_in_a_late_chunk_leaves_the_old_table(schema, monkeypatch):
     frame = buurten(1000)
     frame["Inwoners"] = frame["Inwoners"].astype(object)
     frame.loc[950, "Inwoners"] = "veel"  # chunk 10 of 10 cannot become an integer
-    with pytest.raises(al.LoadError):
+    # the input's own message, not the driver's account of a broken stream
+    with pytest.raises(al.LoadError, match=r"^cannot convert the data: row 951, column inwoners: .*'veel'"):
         al.load(frame, "buurten", schema=schema, if_exists="replace")
     assert snapshot(schema) == before
 
