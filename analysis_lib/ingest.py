@@ -161,50 +161,59 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     """Write ``batches`` according to ``plan`` in one transaction; LoadError (nothing changed) on failure."""
     started = time.perf_counter()
     report = LoadReport(table=plan.qualified, rows=0, columns=columns, geometry=plan.geometry)
-    connection = adbc_connect()
-    feed = None
-    try:
-        with connection.cursor() as cursor, _progress_bar(plan, total, progress) as bar, ThreadPoolExecutor(max_workers=1) as preparer:
-            writer = _Writer(cursor, plan)
-            feed = _Feed(_prepared_in_turn(writer, batches, preparer), report, bar)
-            writer.ingest(feed)
-            if report.rows == 0:
-                raise LoadError(f"{plan.source}: no rows to load")
-            writer.finish()
-        connection.commit()
-    except adbc_driver_manager.Error as error:
-        _abandon(connection)
-        if feed is not None and feed.error is not None:
-            raise feed.error from None  # the input's own error, which reached the driver as a broken stream
-        raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
-    except BaseException:
-        _abandon(connection)
-        raise
+    preparer = _Preparer(plan)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        prepared = _prepared_in_turn(preparer, batches, pool)  # the first batch is prepared while we connect
+        connection = adbc_connect()
+        feed = _Feed(prepared, report)
+        try:
+            with connection.cursor() as cursor, _progress_bar(plan, total, progress) as feed.bar:
+                writer = _Writer(cursor, plan, preparer)
+                writer.ingest(feed)
+                if report.rows == 0:
+                    raise LoadError(f"{plan.source}: no rows to load")
+                writer.finish()
+            connection.commit()
+        except adbc_driver_manager.Error as error:
+            _abandon(connection)
+            if feed.error is not None:
+                raise feed.error from None  # the input's own error, which reached the driver as a broken stream
+            raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
+        except BaseException:
+            _abandon(connection)
+            raise
     connection.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _prepared_in_turn(writer: _Writer, batches: Iterable[Batch], preparer: ThreadPoolExecutor) -> Iterator[tuple[pa.Table, int]]:
-    """Prepared batches in order; batch n+1 is prepared (geometry checks, WKB) in a thread while n is copied."""
-    pending = None
-    for batch in batches:
-        submitted = preparer.submit(writer.prepare, batch)
+def _prepared_in_turn(preparer: _Preparer, batches: Iterable[Batch], pool: ThreadPoolExecutor) -> Iterator[tuple[pa.Table, int]]:
+    """Prepared batches in order; batch n+1 is prepared (geometry checks, WKB) in a thread while n is
+    copied. The first batch is submitted at once, before the first one is asked for."""
+    batches = iter(batches)
+    first = next(batches, None)
+    pending = pool.submit(preparer.prepare, first) if first is not None else None
+
+    def in_turn():
+        nonlocal pending
+        for batch in batches:
+            submitted = pool.submit(preparer.prepare, batch)
+            yield pending.result()
+            pending = submitted
         if pending is not None:
             yield pending.result()
-        pending = submitted
-    if pending is not None:
-        yield pending.result()
+
+    return in_turn()
 
 
 class _Feed:
     """Prepared batches as Arrow record batches for one COPY, counted as they go; keeps the error that
     stopped them, since the driver only passes on its text."""
 
-    def __init__(self, prepared: Iterator[tuple[pa.Table, int]], report: LoadReport, bar):
+    def __init__(self, prepared: Iterator[tuple[pa.Table, int]], report: LoadReport):
         self.prepared = prepared
         self.report = report
-        self.bar = bar
+        self.bar: tqdm | None = None
         self.error: BaseException | None = None
 
     def first(self) -> pa.Table | None:
@@ -228,23 +237,12 @@ class _Feed:
         return table
 
 
-class _Writer:
-    """The statements of one load, in order: lock, check, stage, fill, index, swap."""
+class _Preparer:
+    """Turns input batches into the Arrow tables to copy; the first batch fixes the attribute columns."""
 
-    def __init__(self, cursor, plan: Plan):
-        self.cursor = cursor
+    def __init__(self, plan: Plan):
         self.plan = plan
-        self.schema: pa.Schema | None = None  # the attribute columns, fixed by the first batch
-        self.target_columns: dict[str, str] | None = None
-        self.staging = f"_load_{plan.table[:40]}_{uuid.uuid4().hex[:8]}"
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", parameters=(f"analysis_lib.load {plan.qualified}",)
-        )
-        cursor.fetchall()
-        self.exists = self._table_exists()
-        if self.exists and plan.if_exists == "fail":
-            raise LoadError(f"table {plan.qualified} already exists; pass if_exists='replace' or 'append'")
-        self.appending = self.exists and plan.if_exists == "append"
+        self.schema: pa.Schema | None = None
 
     def prepare(self, batch: Batch) -> tuple[pa.Table, int]:
         """The batch as the Arrow table to copy, and how many geometries were repaired; no database work."""
@@ -267,6 +265,25 @@ class _Writer:
             attributes = attributes.append_column(self.plan.geometry.name, wkb)
         return attributes, repaired
 
+
+class _Writer:
+    """The statements of one load, in order: lock, check, stage, fill, index, swap."""
+
+    def __init__(self, cursor, plan: Plan, preparer: _Preparer):
+        self.cursor = cursor
+        self.plan = plan
+        self.preparer = preparer
+        self.target_columns: dict[str, str] | None = None
+        self.staging = f"_load_{plan.table[:40]}_{uuid.uuid4().hex[:8]}"
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", parameters=(f"analysis_lib.load {plan.qualified}",)
+        )
+        cursor.fetchall()
+        self.exists = self._table_exists()
+        if self.exists and plan.if_exists == "fail":
+            raise LoadError(f"table {plan.qualified} already exists; pass if_exists='replace' or 'append'")
+        self.appending = self.exists and plan.if_exists == "append"
+
     def ingest(self, feed: _Feed) -> None:
         """Create the staging table for the first batch's columns and copy every batch into it in one
         COPY, so the driver encodes batch n+1 while the server stores batch n."""
@@ -285,6 +302,10 @@ class _Writer:
             self._insert_into_target()
         else:
             self._swap_in()
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.preparer.schema
 
     def _table_exists(self) -> bool:
         self.cursor.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(_quoted(self.plan.schema, self.plan.table),))
