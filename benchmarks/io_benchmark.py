@@ -71,6 +71,18 @@ def timed(function, repeats: int, setup=None) -> float:
     return statistics.median(times)
 
 
+def timed_in_rounds(routes: dict[str, tuple], repeats: int) -> dict[str, float]:
+    """Median seconds per route, the routes taking turns round by round so that a machine that slows
+    down or speeds up during the run weighs on every route alike. ``routes``: name -> (function,
+    setup or None, runs); the slow baselines run fewer times and drop out of the later rounds."""
+    times: dict[str, list[float]] = {name: [] for name in routes}
+    for round_ in range(max(runs for _, _, runs in routes.values())):
+        for name, (function, setup, runs) in routes.items():
+            if round_ < runs:
+                times[name].append(timed(function, 1, setup))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def drop(table: str):
     def run():
         with al.engine().begin() as conn:
@@ -79,7 +91,7 @@ def drop(table: str):
     return run
 
 
-def floor_load(frame: gpd.GeoDataFrame, table: str, geometry_type: str):
+def floor_load(frame: gpd.GeoDataFrame, table: str, geometry_type: str, *, index: bool = True):
     """The hand-written floor: a typed table, raw ADBC ingest of Arrow + WKB, then index and ANALYZE."""
     import pyarrow as pa
 
@@ -90,7 +102,8 @@ def floor_load(frame: gpd.GeoDataFrame, table: str, geometry_type: str):
     with connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {SCHEMA}.{table} ({columns}, geom geometry({geometry_type}, 28992))")
         cursor.adbc_ingest(table, attributes, mode="append", db_schema_name=SCHEMA)
-        cursor.execute(f"CREATE INDEX ON {SCHEMA}.{table} USING gist (geom)")
+        if index:
+            cursor.execute(f"CREATE INDEX ON {SCHEMA}.{table} USING gist (geom)")
         cursor.execute(f"ANALYZE {SCHEMA}.{table}")
     connection.commit()
     connection.close()
@@ -110,25 +123,43 @@ def floor_read(table: str):
 def load_rows(name: str, frame: gpd.GeoDataFrame, geometry_type: str, repeats: int) -> list[dict]:
     table = f"load_{geometry_type.lower()}"
     frame = frame.rename_geometry("geom")
-    to_postgis = timed(lambda: frame.to_postgis(table, al.engine(), schema=SCHEMA), min(3, repeats), drop(table))
-    no_index = timed(lambda: al.load(frame, table, schema=SCHEMA, spatial_index=False, progress=False), repeats, drop(table))
-    floor = timed(lambda: floor_load(frame, table, geometry_type), repeats, drop(table))
-    # last, so the table it leaves is the one the read benchmark reads
-    analysis = timed(lambda: al.load(frame, table, schema=SCHEMA, progress=False), repeats, drop(table))
+    medians = timed_in_rounds(
+        {
+            "to_postgis": (lambda: frame.to_postgis(table, al.engine(), schema=SCHEMA), drop(table), min(3, repeats)),
+            "no_index": (lambda: al.load(frame, table, schema=SCHEMA, spatial_index=False, progress=False), drop(table), repeats),
+            "floor": (lambda: floor_load(frame, table, geometry_type), drop(table), repeats),
+            "floor_no_index": (lambda: floor_load(frame, table, geometry_type, index=False), drop(table), repeats),
+            # last in every round, so the table left behind is the one the read benchmark reads
+            "analysis": (lambda: al.load(frame, table, schema=SCHEMA, progress=False), drop(table), repeats),
+        },
+        repeats,
+    )
+    to_postgis, no_index, floor, floor_no_index, analysis = (
+        medians[name] for name in ("to_postgis", "no_index", "floor", "floor_no_index", "analysis")
+    )
     return [
         {"case": f"load {name}", "route": "analysis_lib.load (index + ANALYZE)", "seconds": analysis,
          "vs to_postgis": to_postgis / analysis, "vs floor": analysis / floor},
-        {"case": f"load {name}", "route": "analysis_lib.load, no index", "seconds": no_index, "vs to_postgis": to_postgis / no_index},
-        {"case": f"load {name}", "route": "raw ADBC ingest + index + ANALYZE (floor)", "seconds": floor},
+        {"case": f"load {name}", "route": "analysis_lib.load, no index", "seconds": no_index,
+         "vs to_postgis": to_postgis / no_index, "vs floor": no_index / floor_no_index},
+        {"case": f"load {name}", "route": "raw ADBC ingest + index + ANALYZE (floor)", "seconds": floor, "vs to_postgis": to_postgis / floor},
+        {"case": f"load {name}", "route": "raw ADBC ingest + ANALYZE (floor, no index)", "seconds": floor_no_index,
+         "vs to_postgis": to_postgis / floor_no_index},
         {"case": f"load {name}", "route": "GeoDataFrame.to_postgis", "seconds": to_postgis},
     ]
 
 
 def read_rows(name: str, geometry_type: str, repeats: int) -> list[dict]:
     table = f"load_{geometry_type.lower()}"
-    analysis = timed(lambda: al.read(f"{SCHEMA}.{table}"), repeats)
-    raw = timed(lambda: floor_read(table), repeats)
-    read_postgis = timed(lambda: gpd.read_postgis(f"SELECT * FROM {SCHEMA}.{table}", al.engine(), geom_col="geom"), min(3, repeats))
+    medians = timed_in_rounds(
+        {
+            "analysis": (lambda: al.read(f"{SCHEMA}.{table}"), None, repeats),
+            "raw": (lambda: floor_read(table), None, repeats),
+            "read_postgis": (lambda: gpd.read_postgis(f"SELECT * FROM {SCHEMA}.{table}", al.engine(), geom_col="geom"), None, min(3, repeats)),
+        },
+        repeats,
+    )
+    analysis, raw, read_postgis = medians["analysis"], medians["raw"], medians["read_postgis"]
     return [
         {"case": f"read {name}", "route": "analysis_lib.read", "seconds": analysis,
          "vs read_postgis": read_postgis / analysis, "vs floor": analysis / raw},
