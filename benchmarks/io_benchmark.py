@@ -71,7 +71,7 @@ def timed(function, repeats: int, setup=None) -> float:
     return statistics.median(times)
 
 
-def timed_in_rounds(routes: dict[str, tuple], repeats: int) -> dict[str, float]:
+def timed_in_rounds(routes: dict[str, tuple]) -> dict[str, float]:
     """Median seconds per route, the routes taking turns round by round so that a machine that slows
     down or speeds up during the run weighs on every route alike. ``routes``: name -> (function,
     setup or None, runs); the slow baselines run fewer times and drop out of the later rounds."""
@@ -132,7 +132,6 @@ def load_rows(name: str, frame: gpd.GeoDataFrame, geometry_type: str, repeats: i
             # last in every round, so the table left behind is the one the read benchmark reads
             "analysis": (lambda: al.load(frame, table, schema=SCHEMA, progress=False), drop(table), repeats),
         },
-        repeats,
     )
     to_postgis, no_index, floor, floor_no_index, analysis = (
         medians[name] for name in ("to_postgis", "no_index", "floor", "floor_no_index", "analysis")
@@ -157,7 +156,6 @@ def read_rows(name: str, geometry_type: str, repeats: int) -> list[dict]:
             "raw": (lambda: floor_read(table), None, repeats),
             "read_postgis": (lambda: gpd.read_postgis(f"SELECT * FROM {SCHEMA}.{table}", al.engine(), geom_col="geom"), None, min(3, repeats)),
         },
-        repeats,
     )
     analysis, raw, read_postgis = medians["analysis"], medians["raw"], medians["read_postgis"]
     return [
