@@ -286,8 +286,7 @@ def _linearised(values: np.ndarray, name: str, rows: np.ndarray) -> np.ndarray:
             f"{name}: rows {', '.join(map(str, rows[:5]))} hold geometries neither shapely nor PostGIS can read"
             f" ({str(error.orig).splitlines()[0]})"
         ) from None
-    with wkb.collector_paused():
-        return shapely.from_wkb(np.array(linear, dtype=object))
+    return shapely.from_wkb(np.array(linear, dtype=object))
 
 
 def _declared_type(ogr_type: str, *, multi_only: bool) -> str | None:

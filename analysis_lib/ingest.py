@@ -15,8 +15,8 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 
 import adbc_driver_manager
 import geopandas as gpd
@@ -217,7 +217,8 @@ class _Feed:
         self.error: BaseException | None = None
 
     def first(self) -> pa.Table | None:
-        return self._counted(next(self.prepared, None))
+        prepared = next(self.prepared, None)
+        return None if prepared is None else self._counted(prepared)
 
     def rest(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -227,9 +228,7 @@ class _Feed:
             self.error = error
             raise
 
-    def _counted(self, prepared: tuple[pa.Table, int] | None) -> pa.Table | None:
-        if prepared is None:
-            return None
+    def _counted(self, prepared: tuple[pa.Table, int]) -> pa.Table:
         table, repaired = prepared
         self.report.rows += table.num_rows
         self.report.repaired += repaired
@@ -580,7 +579,7 @@ def _where_conversion_fails(chunk: pd.DataFrame, first_row: int) -> str:
     for name in chunk.columns:
         column = chunk[name]
         if not _converts(column):
-            low, high = 1, len(column)  # the shortest failing prefix lies in (low, high]
+            low, high = 1, len(column)  # the length of the shortest failing prefix lies in [low, high]
             while low < high:
                 middle = (low + high) // 2
                 low, high = (low, middle) if not _converts(column.iloc[:middle]) else (middle + 1, high)

@@ -42,7 +42,6 @@ def test_decode_falls_back_to_shapely_for_anything_else():
     assert empty_only[0].is_empty
 
 
-
 def test_decoding_pauses_the_garbage_collector_and_restores_it(monkeypatch):
     point = pa.array([shapely.to_wkb(shapely.Point(1, 2))], pa.binary())
     seen = []
