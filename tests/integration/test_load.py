@@ -95,23 +95,29 @@ def test_load_builds_the_spatial_index_primary_key_and_statistics(schema):
 
 def test_a_new_table_is_filled_without_writing_its_rows_to_the_wal(schema):
     """The staging table is created and filled in the load's one transaction, so (wal_level=minimal)
-    PostgreSQL writes its rows and index straight to the table's files, not to the WAL as well."""
+    PostgreSQL writes its rows and index straight to the table's files, not to the WAL as well. The
+    WAL position is cluster-wide and autovacuum may write some meanwhile, so the lesser of two loads
+    counts; a load that went through the WAL would write at least the table's size."""
     rng = np.random.default_rng(3)
+    n = 500_000
     frame = gpd.GeoDataFrame(
-        {"id": np.arange(200_000), "label": [f"melding {i}" for i in range(200_000)]},
-        geometry=shapely.points(rng.uniform(110_000, 135_000, (200_000, 2))),
+        {"id": np.arange(n), "label": [f"melding {i}" for i in range(n)]},
+        geometry=shapely.points(rng.uniform(110_000, 135_000, (n, 2))),
         crs="EPSG:28992",
     )
-    before = al.read_sql("SELECT pg_current_wal_lsn()::text AS lsn")["lsn"][0]
-    al.load(frame, "meldingen", schema=schema)
-    sizes = al.read_sql(
-        "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:before AS pg_lsn)) AS wal,"
-        " pg_total_relation_size(CAST(:table AS regclass)) AS table_size",
-        {"before": before, "table": f'"{schema}".meldingen'},
-    )
-    wal, table_size = int(sizes["wal"][0]), int(sizes["table_size"][0])
-    assert table_size > 10_000_000
-    assert wal < table_size / 20, f"{wal:,} bytes of WAL for a table of {table_size:,} bytes"
+    measured = []
+    for _ in range(2):
+        before = al.read_sql("SELECT pg_current_wal_lsn()::text AS lsn")["lsn"][0]
+        al.load(frame, "meldingen", schema=schema, if_exists="replace")
+        sizes = al.read_sql(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:before AS pg_lsn)) AS wal,"
+            " pg_total_relation_size(CAST(:table AS regclass)) AS table_size",
+            {"before": before, "table": f'"{schema}".meldingen'},
+        )
+        measured.append((int(sizes["wal"][0]), int(sizes["table_size"][0])))
+    wal, table_size = min(measured)
+    assert table_size > 50_000_000
+    assert wal < table_size / 4, f"{wal:,} bytes of WAL for a table of {table_size:,} bytes (runs: {measured})"
 
 
 def test_load_without_index_leaves_no_index(schema):
