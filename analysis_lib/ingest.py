@@ -28,7 +28,7 @@ import pyproj
 from tqdm import tqdm
 
 from . import geometry as geo
-from .db import adbc_connect
+from .db import adbc_connection
 from .errors import LoadError
 from .identifiers import checked_name, normalise_columns, snake_case
 
@@ -164,25 +164,20 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     preparer = _Preparer(plan)
     with ThreadPoolExecutor(max_workers=1) as pool:
         prepared = _prepared_in_turn(preparer, batches, pool)  # the first batch is prepared while we connect
-        connection = adbc_connect()
         feed = _Feed(prepared, report)
         try:
-            with connection.cursor() as cursor, _progress_bar(plan, total, progress) as feed.bar:
-                writer = _Writer(cursor, plan, preparer)
-                writer.ingest(feed)
-                if report.rows == 0:
-                    raise LoadError(f"{plan.source}: no rows to load")
-                writer.finish()
-            connection.commit()
+            with adbc_connection() as connection:
+                with connection.cursor() as cursor, _progress_bar(plan, total, progress) as feed.bar:
+                    writer = _Writer(cursor, plan, preparer)
+                    writer.ingest(feed)
+                    if report.rows == 0:
+                        raise LoadError(f"{plan.source}: no rows to load")
+                    writer.finish()
+                connection.commit()
         except adbc_driver_manager.Error as error:
-            _abandon(connection)
             if feed.error is not None:
                 raise feed.error from None  # the input's own error, which reached the driver as a broken stream
             raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
-        except BaseException:
-            _abandon(connection)
-            raise
-    connection.close()
     report.seconds = time.perf_counter() - started
     return report
 
@@ -395,15 +390,6 @@ class _Writer:
 
     def _execute(self, statement: str) -> None:
         self.cursor.execute(statement)
-
-
-def _abandon(connection) -> None:
-    """Roll back and close; a connection that is already gone has nothing left to undo."""
-    try:
-        connection.rollback()
-        connection.close()
-    except adbc_driver_manager.Error:
-        pass
 
 
 def _progress_bar(plan: Plan, total: int | None, progress: bool | None):

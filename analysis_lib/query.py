@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from . import wkb
-from .db import adbc_connect
+from .db import adbc_connection
 from .errors import QueryError
 from .geometry import resolve_crs
 from .identifiers import checked_name
@@ -91,16 +91,13 @@ def _statement(sql_or_table: str) -> str:
 
 def _arrow_result(sql: str, params: Mapping[str, Any] | None) -> pa.Table:
     statement, values = _bind(sql, params)
-    connection = adbc_connect()
     try:
-        with connection.cursor() as cursor:
+        with adbc_connection() as connection, connection.cursor() as cursor:
             cursor.execute(statement, parameters=values or None)
             return cursor.fetch_arrow_table()
     except adbc_driver_manager.Error as error:
         message = next((line for line in str(error).splitlines() if "ERROR:" in line), str(error).splitlines()[0])
         raise QueryError(f"the query failed: {message.split('ERROR:', 1)[-1].strip()}") from None
-    finally:
-        connection.close()
 
 
 def _bind(sql: str, params: Mapping[str, Any] | None) -> tuple[str, tuple]:

@@ -31,7 +31,7 @@ import shapely
 import sqlalchemy as sa
 
 import analysis_lib as al
-from analysis_lib.db import adbc_connect, adbc_uri
+from analysis_lib.db import adbc_connection, adbc_uri
 
 RESULTS = Path(__file__).parent / "results" / "io.json"
 SCHEMA = "bench"
@@ -98,23 +98,19 @@ def floor_load(frame: gpd.GeoDataFrame, table: str, geometry_type: str, *, index
     attributes = pa.Table.from_pandas(frame.drop(columns="geom"), preserve_index=False)
     attributes = attributes.append_column("geom", pa.array(shapely.to_wkb(frame.geometry.to_numpy()), pa.binary()))
     columns = ", ".join(f"{f.name} {'bigint' if f.type == pa.int64() else 'double precision' if f.type == pa.float64() else 'text'}" for f in attributes.schema if f.name != "geom")
-    connection = adbc_connect()
-    with connection.cursor() as cursor:
+    with adbc_connection() as connection, connection.cursor() as cursor:
         cursor.execute(f"CREATE TABLE {SCHEMA}.{table} ({columns}, geom geometry({geometry_type}, 28992))")
         cursor.adbc_ingest(table, attributes, mode="append", db_schema_name=SCHEMA)
         if index:
             cursor.execute(f"CREATE INDEX ON {SCHEMA}.{table} USING gist (geom)")
         cursor.execute(f"ANALYZE {SCHEMA}.{table}")
-    connection.commit()
-    connection.close()
+        connection.commit()
 
 
 def floor_read(table: str):
-    connection = adbc_connect()
-    with connection.cursor() as cursor:
+    with adbc_connection() as connection, connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {SCHEMA}.{table}")
         arrow = cursor.fetch_arrow_table()
-    connection.close()
     frame = arrow.drop_columns(["geom"]).to_pandas()
     wkb = arrow.column("geom").combine_chunks().storage.to_numpy(zero_copy_only=False)
     return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb), crs="EPSG:28992")

@@ -17,6 +17,7 @@ def scratch_table():
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield name
     with al.engine().begin() as conn:
+        conn.execute(sa.text("SET LOCAL lock_timeout = '10s'"))  # a lock left behind fails the test, never hangs it
         conn.execute(sa.text(f'DROP TABLE IF EXISTS "{name}"'))
 
 

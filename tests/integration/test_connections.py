@@ -1,0 +1,88 @@
+"""ADBC connections are reused between reads and loads of one process, and nothing of one call reaches
+the next: no open transaction, no lock, no dead or aborted session, no session shared with a fork."""
+
+import multiprocessing
+import time
+
+import geopandas as gpd
+import pytest
+import shapely
+import sqlalchemy as sa
+
+import analysis_lib as al
+
+
+def backend_pid() -> int:
+    return int(al.read("SELECT pg_backend_pid() AS pid")["pid"].iloc[0])
+
+
+def session_state(pid: int) -> str | None:
+    with al.engine().connect() as conn:
+        return conn.execute(sa.text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}).scalar()
+
+
+def test_reads_and_loads_share_one_session_that_idles_outside_a_transaction(scratch_table):
+    first = backend_pid()
+    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=shapely.points([0, 1], [0, 1]), crs="EPSG:28992")
+    al.load(frame, scratch_table)
+    assert len(al.read(scratch_table)) == 2
+    assert backend_pid() == first
+    assert session_state(first) == "idle"
+
+
+def test_a_changed_libpq_environment_gets_a_session_of_its_own(monkeypatch):
+    """libpq completes a connection from PG* variables (here PGOPTIONS), so a session opened before
+    they changed is not the one asked for."""
+    first = backend_pid()
+    with monkeypatch.context() as changed:
+        changed.setenv("PGOPTIONS", "-c application_name=workbench_test_pgoptions")
+        assert al.read("SELECT current_setting('application_name') AS name")["name"].iloc[0] == "workbench_test_pgoptions"
+        assert backend_pid() != first
+    assert backend_pid() == first
+
+
+def test_a_table_read_holds_no_lock_once_read_returns(scratch_table):
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE TABLE "{scratch_table}" AS SELECT 1 AS n'))
+    al.read(scratch_table)
+    with al.engine().begin() as conn:
+        conn.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+        conn.execute(sa.text(f'DROP TABLE "{scratch_table}"'))  # waits for, then fails on, a lock still held
+
+
+def test_a_session_that_died_is_replaced_by_a_new_one():
+    dead = backend_pid()
+    with al.engine().connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": dead}).scalar()
+    for _ in range(50):
+        if session_state(dead) is None:
+            break
+        time.sleep(0.1)
+    replacement = backend_pid()
+    assert replacement != dead
+
+
+def test_a_failed_query_leaves_no_aborted_session_behind():
+    before = backend_pid()
+    with pytest.raises(al.QueryError, match="division by zero"):
+        al.read("SELECT 1 / 0 AS n")
+    assert session_state(before) in (None, "idle")
+    assert al.read("SELECT 2 AS n")["n"].iloc[0] == 2
+
+
+def _pid_in_child(queue):
+    queue.put(backend_pid())
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_forked_child_opens_its_own_session_and_leaves_the_parents_alone():
+    parent = backend_pid()
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_pid_in_child, args=(queue,))
+    child.start()
+    child_pid = queue.get(timeout=30)
+    child.join(30)
+    assert child.exitcode == 0
+    assert child_pid != parent
+    assert backend_pid() == parent
