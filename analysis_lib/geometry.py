@@ -7,6 +7,7 @@ Z kept or dropped on purpose, and every geometry reprojected to the target CRS.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,8 @@ _FAMILY = {single: {single, multi} for single, multi in _MULTI_OF.items()} | {
 }
 _MAKE_MULTI = {"Point": shapely.multipoints, "LineString": shapely.multilinestrings, "Polygon": shapely.multipolygons}
 Z_POLICIES = ("keep", "drop")
+# GEOS checks validity without the GIL, so a batch's check runs beside its WKB encoding
+_VALIDITY_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis_lib-validity")
 
 
 @dataclass(frozen=True)
@@ -122,28 +125,37 @@ def prepare(
         geometries[present] = shapely.transform(
             geometries[present], transformer.transform, include_z=bool(column.has_z), interleaved=False
         )
-    repaired = _check_validity(geometries, present, make_valid=make_valid, where=where, first_row=first_row)
+    validity = _VALIDITY_CHECKS.submit(shapely.is_valid, geometries[present])
+    try:
+        encoded = _encoded(geometries.copy(), column, where=where, first_row=first_row)
+    except LoadError as error:
+        encoded = error  # said only if every geometry is valid: invalid ones are the first thing to report
+    invalid = present.copy()
+    invalid[present] = ~validity.result()
+    if invalid.any():
+        if not make_valid:
+            raise _invalid_error(geometries, invalid, where=where, first_row=first_row)
+        geometries[invalid] = shapely.make_valid(geometries[invalid], method="structure", keep_collapsed=False)
+        geometries[shapely.is_empty(geometries) & ~shapely.is_missing(geometries)] = None
+        return _encoded(geometries, column, where=where, first_row=first_row), int(invalid.sum())
+    if isinstance(encoded, LoadError):
+        raise encoded
+    return encoded, 0
+
+
+def _encoded(geometries, column: GeometryColumn, *, where: str, first_row: int) -> pa.Array:
     geometries = _promote_to_multi(geometries, column)
     _check_types(geometries, column, where=where, first_row=first_row)
     if column.has_z:
         _check_z(geometries, where=where, first_row=first_row)
-    return wkb.encode(geometries, output_dimension=3 if column.has_z else 2), repaired
+    return wkb.encode(geometries, output_dimension=3 if column.has_z else 2)
 
 
-def _check_validity(geometries, present, *, make_valid: bool, where: str, first_row: int) -> int:
-    invalid = present.copy()
-    invalid[present] = ~shapely.is_valid(geometries[present])
+def _invalid_error(geometries, invalid, *, where: str, first_row: int) -> LoadError:
     count = int(invalid.sum())
-    if not count:
-        return 0
-    if make_valid:
-        repaired = shapely.make_valid(geometries[invalid], method="structure", keep_collapsed=False)
-        geometries[invalid] = repaired
-        geometries[shapely.is_empty(geometries) & ~shapely.is_missing(geometries)] = None
-        return count
     rows = np.flatnonzero(invalid)[:5] + first_row
     reason = shapely.is_valid_reason(geometries[invalid][0])
-    raise LoadError(
+    return LoadError(
         f"{where}: {count} invalid geometr{'y' if count == 1 else 'ies'} (rows {', '.join(map(str, rows))}"
         f"{', …' if count > 5 else ''}; first: {reason}); pass make_valid=True to repair them"
     )
