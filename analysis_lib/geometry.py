@@ -35,8 +35,6 @@ _FAMILY = {single: {single, multi} for single, multi in _MULTI_OF.items()} | {
 }
 _MAKE_MULTI = {"Point": shapely.multipoints, "LineString": shapely.multilinestrings, "Polygon": shapely.multipolygons}
 Z_POLICIES = ("keep", "drop")
-# GEOS checks validity without the GIL, so a batch's check runs beside its WKB encoding
-_VALIDITY_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analysis_lib-validity")
 
 
 @dataclass(frozen=True)
@@ -125,13 +123,16 @@ def prepare(
         geometries[present] = shapely.transform(
             geometries[present], transformer.transform, include_z=bool(column.has_z), interleaved=False
         )
-    validity = _VALIDITY_CHECKS.submit(shapely.is_valid, geometries[present])
-    try:
-        encoded = _encoded(geometries.copy(), column, where=where, first_row=first_row)
-    except LoadError as error:
-        encoded = error  # said only if every geometry is valid: invalid ones are the first thing to report
-    invalid = present.copy()
-    invalid[present] = ~validity.result()
+    # GEOS checks validity without the GIL, so the check runs beside the encoding. A thread of this
+    # call's own: a forked child inherits a long-lived pool's bookkeeping but not its thread.
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        validity = beside.submit(shapely.is_valid, geometries[present])
+        try:
+            encoded = _encoded(geometries.copy(), column, where=where, first_row=first_row)
+        except LoadError as error:
+            encoded = error  # said only if every geometry is valid: invalid ones are the first thing to report
+        invalid = present.copy()
+        invalid[present] = ~validity.result()
     if invalid.any():
         if not make_valid:
             raise _invalid_error(geometries, invalid, where=where, first_row=first_row)
