@@ -70,19 +70,27 @@ def test_a_failed_query_leaves_no_aborted_session_behind():
     assert al.read("SELECT 2 AS n")["n"].iloc[0] == 2
 
 
-def _pid_in_child(queue):
+def _load_in_child(queue, table):
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:28992")
+    al.load(frame, table, if_exists="replace")
     queue.put(backend_pid())
 
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
-def test_a_forked_child_opens_its_own_session_and_leaves_the_parents_alone():
+def test_a_forked_child_loads_over_a_session_of_its_own_and_leaves_the_parents_alone(scratch_table):
+    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(0, 0, 1, 1)] * 2, crs="EPSG:28992")
+    al.load(frame, scratch_table)  # the parent has used every part of a load before it forks
     parent = backend_pid()
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_pid_in_child, args=(queue,))
+    child = context.Process(target=_load_in_child, args=(queue, scratch_table), daemon=True)
     child.start()
-    child_pid = queue.get(timeout=30)
-    child.join(30)
+    try:
+        child_pid = queue.get(timeout=60)
+        child.join(30)
+    finally:
+        child.kill()  # a child stuck on something it inherited must not outlive the test
     assert child.exitcode == 0
     assert child_pid != parent
     assert backend_pid() == parent
+    assert al.read(scratch_table)["n"].tolist() == [1]
