@@ -77,16 +77,20 @@ def column_type(
 
     With ``make_valid`` a Polygon or LineString column becomes Multi: a repair can split one in parts.
     """
-    present = geometries[~shapely.is_missing(geometries) & ~shapely.is_empty(geometries)]
-    if declared:
-        type_name = declared
-    else:
-        kinds = {_NAMES[GeometryType(t)] for t in np.unique(shapely.get_type_id(present))}
-        type_name = common_type(kinds)
+    type_name = declared or common_type(_kinds(geometries))
     if make_valid and type_name in ("Polygon", "LineString"):
         type_name = _MULTI_OF[type_name]
-    has_z = bool(z == "keep" and present.size and shapely.has_z(present).any())
+    has_z = bool(z == "keep" and shapely.has_z(geometries).any())  # False for missing and empty ones
     return GeometryColumn(name=name, type_name=type_name, has_z=has_z, srid=srid)
+
+
+def _kinds(geometries: np.ndarray) -> set[str]:
+    """The type names of the present, non-empty geometries."""
+    type_ids = shapely.get_type_id(geometries)  # -1 for missing ones
+    found = np.flatnonzero(np.bincount(type_ids + 1, minlength=1)[1:])
+    if len(found) > 1:  # an empty geometry's type (often GEOMETRYCOLLECTION EMPTY) must not count
+        found = np.flatnonzero(np.bincount(type_ids[~shapely.is_empty(geometries)] + 1, minlength=1)[1:])
+    return {_NAMES[GeometryType(t)] for t in found}
 
 
 def common_type(kinds: set[str]) -> str:
