@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
+import hashlib
 import os
 import threading
 from collections.abc import Iterator
@@ -72,9 +73,10 @@ def adbc_connection(settings: Settings | None = None) -> Iterator[adbc.Connectio
 
 
 def _session_key(settings: Settings) -> str:
-    """What a new connection would be: the URI and the PG* variables libpq completes it from."""
+    """What a new connection would be: the URI and the PG* variables libpq completes it from, hashed so
+    that no password sits in a key that a traceback with locals could print."""
     libpq_environment = sorted((name, value) for name, value in os.environ.items() if name.startswith("PG"))
-    return repr((adbc_uri(settings), libpq_environment))
+    return hashlib.sha256(repr((adbc_uri(settings), libpq_environment)).encode()).hexdigest()
 
 
 def _close_quietly(connection: adbc.Connection) -> None:
