@@ -3,7 +3,10 @@
 shapely encodes and decodes every geometry type. Plain 2D points, the rows of the biggest tables
 (reports, containers, addresses), take a numpy path instead: their WKB is a fixed 21 bytes (25 as
 PostGIS's EWKB, with the SRID), so coordinates can be copied in and out of one buffer at once, about
-ten times faster than a geometry object at a time.
+ten times faster than a geometry object at a time. 2D LineStrings and Polygons (parcels, buildings,
+roads) are encoded the same way: all coordinates are fetched in one call and written, with the
+headers, at positions computed from the counts (100k polygons of 29 vertices: 0.15 s instead of 0.28 s
+for ``shapely.to_wkb`` and the copy into Arrow).
 
 Making shapely geometries is dominated by Python's cyclic garbage collector, not by GEOS: every
 geometry is a tracked object, so a million of them set off hundreds of collections, each walking
@@ -22,6 +25,9 @@ import shapely
 
 _LITTLE_ENDIAN = 1
 _POINT = 1
+_LINESTRING = 2
+_POLYGON = 3
+_HEADER = np.dtype([("byte_order", "u1"), ("type", "<u4"), ("count", "<u4")])  # packed: 9 bytes
 _EWKB_SRID_FLAG = 0x20000000
 _POINT_BYTES = 21  # byte order, type, x, y
 _EWKB_POINT_BYTES = 25  # byte order, type, SRID, x, y
@@ -31,8 +37,13 @@ def encode(geometries: np.ndarray, *, output_dimension: int = 2) -> pa.Array:
     """ISO WKB of ``geometries`` (None -> NULL) as an Arrow binary array."""
     type_ids = shapely.get_type_id(geometries)
     present = type_ids >= 0
-    if output_dimension == 2 and present.any() and (type_ids[present] == shapely.GeometryType.POINT).all():
+    kinds = set(np.flatnonzero(np.bincount(type_ids[present], minlength=1)).tolist())
+    if output_dimension == 2 and kinds == {shapely.GeometryType.POINT}:
         return _encode_points(geometries, present)
+    if output_dimension == 2 and len(kinds) == 1 and kinds <= {shapely.GeometryType.LINESTRING, shapely.GeometryType.POLYGON}:
+        encoded = _encode_lines_or_polygons(geometries, present, polygons=kinds == {shapely.GeometryType.POLYGON})
+        if encoded is not None:
+            return encoded
     return pa.array(shapely.to_wkb(geometries, output_dimension=output_dimension), pa.binary())
 
 
@@ -48,6 +59,65 @@ def _encode_points(geometries: np.ndarray, present: np.ndarray) -> pa.Array:
     return pa.Array.from_buffers(
         pa.binary(), len(geometries), [validity, pa.py_buffer(offsets), pa.py_buffer(records)], null_count=int((~present).sum())
     )
+
+
+def _encode_lines_or_polygons(geometries: np.ndarray, present: np.ndarray, *, polygons: bool) -> pa.Array | None:
+    """2D LineStrings, or Polygons, as WKB; None (use shapely) if any is empty or the batch tops 2 GiB.
+
+    A "run" is a sequence of coordinates: a LineString, or one ring of a Polygon. Before each run's
+    coordinates come its headers: a LineString's 9-byte header (byte order, type, point count); for a
+    ring, its Polygon's 9-byte header (byte order, type, ring count) if it is the exterior ring, then
+    the ring's 4-byte point count.
+    """
+    shapes = geometries[present]
+    if polygons and shapely.get_num_interior_rings(shapes).any():
+        runs, owner = shapely.get_rings(shapes, return_index=True)
+    else:
+        runs, owner = shapes, np.arange(len(shapes))
+    if shapely.is_empty(runs).any():
+        return None
+    points_per_run = shapely.get_num_coordinates(runs)
+    coordinates = np.ascontiguousarray(shapely.get_coordinates(runs), dtype="<f8")
+    opens_shape = np.r_[True, owner[1:] != owner[:-1]]
+    header_bytes = np.where(opens_shape, 9 + 4, 4) if polygons else np.full(len(runs), 9)
+    run_bytes = header_bytes + 16 * points_per_run
+    run_start = np.zeros(len(runs) + 1, np.int64)
+    np.cumsum(run_bytes, out=run_start[1:])
+    if run_start[-1] >= 2**31:
+        return None
+    data = np.empty(int(run_start[-1]), np.uint8)
+    start = run_start[:-1]
+    if polygons:
+        _write_at(data, start[opens_shape], _headers(_POLYGON, np.bincount(owner, minlength=len(shapes))))
+        _write_at(data, start + header_bytes - 4, points_per_run.astype("<u4"))
+    else:
+        _write_at(data, start, _headers(_LINESTRING, points_per_run))
+    first_point = np.cumsum(points_per_run) - points_per_run
+    point_start = np.repeat(start + header_bytes - 16 * first_point, points_per_run) + 16 * np.arange(len(coordinates))
+    _write_at(data, point_start, coordinates.view("V16").ravel())
+    shape_bytes = np.zeros(len(geometries), np.int64)
+    shape_bytes[present] = np.bincount(owner, weights=run_bytes, minlength=len(shapes))
+    offsets = np.zeros(len(geometries) + 1, dtype=np.int32)
+    np.cumsum(shape_bytes, out=offsets[1:])
+    validity = pa.array(present).buffers()[1] if not present.all() else None
+    return pa.Array.from_buffers(
+        pa.binary(), len(geometries), [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=int((~present).sum())
+    )
+
+
+def _headers(type_code: int, counts: np.ndarray) -> np.ndarray:
+    headers = np.empty(len(counts), _HEADER)
+    headers["byte_order"] = _LITTLE_ENDIAN
+    headers["type"] = type_code
+    headers["count"] = counts
+    return headers
+
+
+def _write_at(data: np.ndarray, positions: np.ndarray, values: np.ndarray) -> None:
+    """Write each of ``values`` at its own byte position in ``data`` (positions need no alignment)."""
+    width = values.dtype.itemsize
+    slots = np.ndarray((len(data) - width + 1,), dtype=values.dtype, buffer=data, strides=(1,))
+    slots[positions] = values
 
 
 def decode(array: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, set[int]]:

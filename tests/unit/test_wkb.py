@@ -6,6 +6,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 import shapely
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis_lib import wkb
 
@@ -15,6 +17,38 @@ def test_points_encode_to_the_same_bytes_as_shapely():
     encoded = wkb.encode(geometries)
     assert encoded.to_pylist() == [shapely.to_wkb(g) if g is not None else None for g in geometries]
     assert encoded.null_count == 1
+
+
+COORDINATE = st.floats(allow_nan=False, allow_infinity=False, width=64)
+POINTS = st.tuples(COORDINATE, COORDINATE)
+RING = st.lists(POINTS, min_size=3, max_size=6)
+LINES = st.lists(POINTS, min_size=2, max_size=6).map(shapely.LineString)
+POLYGONS = st.tuples(RING, st.lists(RING, max_size=3)).map(lambda rings: shapely.Polygon(rings[0], rings[1]))
+
+
+SOME_LINES_OR_POLYGONS = (
+    st.sampled_from([LINES, POLYGONS])
+    .flatmap(lambda shapes: st.lists(st.none() | shapes, min_size=1, max_size=8))
+    .filter(lambda shapes: any(shape is not None for shape in shapes))
+)
+
+
+@given(SOME_LINES_OR_POLYGONS)
+def test_lines_and_polygons_encode_to_the_same_bytes_as_shapely(shapes):
+    geometries = np.array(shapes + [None], dtype=object)[:-1]  # a 1-d object array even for one geometry
+    expected = [None if g is None else shapely.to_wkb(g) for g in geometries]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(shapely, "to_wkb", lambda *args, **kwargs: pytest.fail("took shapely's path"))
+        encoded = wkb.encode(geometries)
+    assert encoded.to_pylist() == expected
+    assert encoded.null_count == expected.count(None)
+
+
+def test_empty_or_multi_shapes_go_through_shapely():
+    with_empty = np.array([shapely.box(0, 0, 1, 1), shapely.Polygon()], dtype=object)
+    assert wkb.encode(with_empty).to_pylist() == shapely.to_wkb(with_empty).tolist()
+    multi = np.array([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])], dtype=object)
+    assert wkb.encode(multi).to_pylist() == shapely.to_wkb(multi).tolist()
 
 
 def test_other_types_and_3d_go_through_shapely():
