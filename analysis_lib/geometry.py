@@ -132,7 +132,7 @@ def prepare(
     with ThreadPoolExecutor(max_workers=1) as beside:
         validity = beside.submit(shapely.is_valid, geometries[present])
         try:
-            encoded = _encoded(geometries.copy(), column, where=where, first_row=first_row)
+            encoded = _encoded(geometries, column, where=where, first_row=first_row)
         except LoadError as error:
             encoded = error  # said only if every geometry is valid: invalid ones are the first thing to report
         invalid = present.copy()
@@ -150,10 +150,11 @@ def prepare(
 
 def _encoded(geometries, column: GeometryColumn, *, where: str, first_row: int) -> pa.Array:
     geometries = _promote_to_multi(geometries, column)
-    _check_types(geometries, column, where=where, first_row=first_row)
+    type_ids = shapely.get_type_id(geometries)
+    _check_types(type_ids, column, where=where, first_row=first_row)
     if column.has_z:
         _check_z(geometries, where=where, first_row=first_row)
-    return wkb.encode(geometries, output_dimension=3 if column.has_z else 2)
+    return wkb.encode(geometries, output_dimension=3 if column.has_z else 2, type_ids=type_ids)
 
 
 def _invalid_error(geometries, invalid, *, where: str, first_row: int) -> LoadError:
@@ -167,20 +168,21 @@ def _invalid_error(geometries, invalid, *, where: str, first_row: int) -> LoadEr
 
 
 def _promote_to_multi(geometries, column: GeometryColumn):
+    """``geometries``, or a copy with the single parts made multi if the column is Multi."""
     single = column.type_name.removeprefix("Multi")
     if not column.type_name.startswith("Multi") or single not in _MAKE_MULTI:
         return geometries
     singles = shapely.get_type_id(geometries) == GeometryType[single.upper()]
     if singles.any():
+        geometries = geometries.copy()
         parts = geometries[singles]
         geometries[singles] = _MAKE_MULTI[single](parts, indices=np.arange(parts.size))
     return geometries
 
 
-def _check_types(geometries, column: GeometryColumn, *, where: str, first_row: int) -> None:
+def _check_types(type_ids: np.ndarray, column: GeometryColumn, *, where: str, first_row: int) -> None:
     if column.type_name == "Geometry":
         return
-    type_ids = shapely.get_type_id(geometries)
     wrong = (type_ids >= 0) & (type_ids != GeometryType[column.type_name.upper()])
     if wrong.any():
         row = int(np.flatnonzero(wrong)[0])

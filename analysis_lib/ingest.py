@@ -159,7 +159,8 @@ def load(
         plan.geometry = geo.column_type(
             data.geometry.to_numpy(), columns[geometry_name], srid, z=z, make_valid=make_valid, declared=geometry_type
         )
-    batches = _frame_batches(data, columns, geometry_name, json_names)
+    points_only = plan.geometry is not None and plan.geometry.type_name == "Point"
+    batches = _frame_batches(data, columns, geometry_name, json_names, count_coordinates=not points_only)
     return write(plan, batches, total=len(data), progress=progress, columns=columns)
 
 
@@ -538,11 +539,11 @@ def _is_flat_list(value) -> bool:
 
 
 def _frame_batches(
-    frame: pd.DataFrame, columns: dict[str, str], geometry_name: str | None, json_names: list[str]
+    frame: pd.DataFrame, columns: dict[str, str], geometry_name: str | None, json_names: list[str], *, count_coordinates: bool
 ) -> Iterator[Batch]:
     attribute_names = [name for name in frame.columns if name != geometry_name]
     geometries = frame[geometry_name].to_numpy() if geometry_name else None
-    for start, stop in _slices(len(frame), geometries):
+    for start, stop in _slices(len(frame), geometries if count_coordinates else None):
         chunk = pd.DataFrame(frame.iloc[start:stop][attribute_names])
         for name in json_names:
             chunk[name] = chunk[name].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False, default=str))
@@ -554,8 +555,8 @@ def _frame_batches(
 
 
 def _slices(rows: int, geometries: np.ndarray | None) -> Iterator[tuple[int, int]]:
-    """(start, stop) of each slice: FRAME_CHUNK_ROWS rows, fewer when their coordinates pass
-    FRAME_CHUNK_COORDINATES (but never less than one row)."""
+    """(start, stop) of each slice: FRAME_CHUNK_ROWS rows, fewer when the coordinates of ``geometries``
+    (None: not counted, as for points) pass FRAME_CHUNK_COORDINATES (but never less than one row)."""
     start = 0
     while start < rows:
         stop = min(start + FRAME_CHUNK_ROWS, rows)

@@ -33,9 +33,11 @@ _POINT_BYTES = 21  # byte order, type, x, y
 _EWKB_POINT_BYTES = 25  # byte order, type, SRID, x, y
 
 
-def encode(geometries: np.ndarray, *, output_dimension: int = 2) -> pa.Array:
-    """ISO WKB of ``geometries`` (None -> NULL) as an Arrow binary array."""
-    type_ids = shapely.get_type_id(geometries)
+def encode(geometries: np.ndarray, *, output_dimension: int = 2, type_ids: np.ndarray | None = None) -> pa.Array:
+    """ISO WKB of ``geometries`` (None -> NULL) as an Arrow binary array; ``type_ids``, if the caller
+    has them, are ``shapely.get_type_id(geometries)``."""
+    if type_ids is None:
+        type_ids = shapely.get_type_id(geometries)
     present = type_ids >= 0
     kinds = set(np.flatnonzero(np.bincount(type_ids[present], minlength=1)).tolist())
     if output_dimension == 2 and kinds == {shapely.GeometryType.POINT}:
