@@ -55,12 +55,7 @@ def _encode_points(geometries: np.ndarray, present: np.ndarray) -> pa.Array:
     records[:, 0] = _LITTLE_ENDIAN
     records[:, 1:5] = np.frombuffer(np.uint32(_POINT).astype("<u4").tobytes(), dtype=np.uint8)
     records[:, 5:] = np.ascontiguousarray(xy, dtype="<f8").view(np.uint8).reshape(len(xy), 16)
-    offsets = np.zeros(len(geometries) + 1, dtype=np.int32)
-    np.cumsum(np.where(present, _POINT_BYTES, 0), out=offsets[1:])
-    validity = pa.array(present).buffers()[1] if not present.all() else None
-    return pa.Array.from_buffers(
-        pa.binary(), len(geometries), [validity, pa.py_buffer(offsets), pa.py_buffer(records)], null_count=int((~present).sum())
-    )
+    return _binary_array(np.where(present, _POINT_BYTES, 0), present, records)
 
 
 def _encode_lines_or_polygons(geometries: np.ndarray, present: np.ndarray, *, polygons: bool) -> pa.Array | None:
@@ -99,11 +94,16 @@ def _encode_lines_or_polygons(geometries: np.ndarray, present: np.ndarray, *, po
     _write_at(data, point_start, coordinates.view("V16").ravel())
     shape_bytes = np.zeros(len(geometries), np.int64)
     shape_bytes[present] = np.bincount(owner, weights=run_bytes, minlength=len(shapes))
-    offsets = np.zeros(len(geometries) + 1, dtype=np.int32)
-    np.cumsum(shape_bytes, out=offsets[1:])
+    return _binary_array(shape_bytes, present, data)
+
+
+def _binary_array(row_bytes: np.ndarray, present: np.ndarray, data: np.ndarray) -> pa.Array:
+    """An Arrow binary array over ``data``, row i taking the next ``row_bytes[i]`` bytes (NULL where not present)."""
+    offsets = np.zeros(len(row_bytes) + 1, dtype=np.int32)
+    np.cumsum(row_bytes, out=offsets[1:])
     validity = pa.array(present).buffers()[1] if not present.all() else None
     return pa.Array.from_buffers(
-        pa.binary(), len(geometries), [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=int((~present).sum())
+        pa.binary(), len(row_bytes), [validity, pa.py_buffer(offsets), pa.py_buffer(data)], null_count=int((~present).sum())
     )
 
 

@@ -6,7 +6,7 @@ import shapely
 from analysis_lib import ingest
 
 
-def test_points_are_sliced_by_rows():
+def test_one_coordinate_per_row_gives_slices_of_rows():
     points = shapely.points(np.arange(120_000), np.arange(120_000))
     assert list(ingest._slices(len(points), points)) == [(0, 50_000), (50_000, 100_000), (100_000, 120_000)]
 

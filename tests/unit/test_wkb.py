@@ -44,18 +44,22 @@ def test_lines_and_polygons_encode_to_the_same_bytes_as_shapely(shapes):
     assert encoded.null_count == expected.count(None)
 
 
-def test_empty_or_multi_shapes_go_through_shapely():
-    with_empty = np.array([shapely.box(0, 0, 1, 1), shapely.Polygon()], dtype=object)
-    assert wkb.encode(with_empty).to_pylist() == shapely.to_wkb(with_empty).tolist()
-    multi = np.array([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])], dtype=object)
-    assert wkb.encode(multi).to_pylist() == shapely.to_wkb(multi).tolist()
-
-
-def test_other_types_and_3d_go_through_shapely():
-    mixed = np.array([shapely.Point(1, 2), shapely.box(0, 0, 1, 1)], dtype=object)
-    assert wkb.encode(mixed).to_pylist() == shapely.to_wkb(mixed).tolist()
-    three_d = np.array([shapely.Point(1, 2, 3)], dtype=object)
-    assert wkb.encode(three_d, output_dimension=3).to_pylist() == shapely.to_wkb(three_d, output_dimension=3).tolist()
+@pytest.mark.parametrize(
+    ("geometries", "output_dimension"),
+    [
+        pytest.param([shapely.box(0, 0, 1, 1), shapely.Polygon()], 2, id="an empty polygon"),
+        pytest.param([shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])], 2, id="multipolygon"),
+        pytest.param([shapely.Point(1, 2), shapely.box(0, 0, 1, 1)], 2, id="mixed types"),
+        pytest.param([shapely.Point(1, 2, 3)], 3, id="3d"),
+    ],
+)
+def test_what_the_numpy_paths_do_not_take_goes_through_shapely(geometries, output_dimension, monkeypatch):
+    geometries = np.array(geometries, dtype=object)
+    expected = shapely.to_wkb(geometries, output_dimension=output_dimension).tolist()
+    real_to_wkb, calls = shapely.to_wkb, []
+    monkeypatch.setattr(shapely, "to_wkb", lambda *args, **kwargs: calls.append(1) or real_to_wkb(*args, **kwargs))
+    assert wkb.encode(geometries, output_dimension=output_dimension).to_pylist() == expected
+    assert calls, "shapely was not asked"
 
 
 def test_ewkb_points_decode_with_their_srid():
