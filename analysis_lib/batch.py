@@ -17,7 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .errors import AnalysisLibError
-from .reports import ReportError, checked_parameters, run
+from .reports import ReportError, checked_parameters, folder_name, run
 
 
 @dataclass(frozen=True)
@@ -60,14 +60,28 @@ def run_batch(
     and the output folder at the same paths (the compose ``cluster`` profile mounts the project as
     the lab does).
     """
-    for parameters in runs:
-        checked_parameters(notebook, parameters)  # a typo in run 40 stops the batch before run 1 starts
+    # a typo in run 40, or two runs that would write one folder, stop the batch before run 1 starts
+    _refuse_shared_folders([checked_parameters(notebook, parameters) for parameters in runs])
     jobs = [(str(notebook), dict(parameters), run_options) for parameters in runs]
     show = progress if progress is not None else os.isatty(2)
     with tqdm(total=len(jobs), desc=Path(notebook).name, unit=" runs", disable=not show) as bar:
         outcomes = _on_cluster(cluster, jobs, bar) if cluster else _in_processes(workers or os.cpu_count() or 1, jobs, bar)
     order = [parameters for _, parameters, _ in jobs]
     return sorted(outcomes, key=lambda outcome: order.index(outcome.parameters))
+
+
+def _refuse_shared_folders(runs: Sequence[Mapping[str, Any]]) -> None:
+    """ReportError when two runs would write the same report folder, also on a file system that does not
+    tell upper from lower case (a project folder on macOS or Windows)."""
+    seen: dict[str, int] = {}
+    for number, parameters in enumerate(runs, start=1):
+        folder = folder_name(parameters)
+        earlier = seen.setdefault(folder.casefold(), number)
+        if earlier != number:
+            raise ReportError(
+                f"runs {earlier} and {number} would write the same report folder {folder!r}"
+                f" ({dict(runs[earlier - 1])} and {dict(parameters)}); make every run's parameters different"
+            )
 
 
 def scheduler_address(given: str | None) -> str:

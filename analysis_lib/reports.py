@@ -2,7 +2,7 @@
 executed notebook and an HTML report per parameter set, read-only database access by default.
 
 A run either produces its whole report folder or none: outputs are written to a temporary folder and
-renamed into place only when every cell succeeded. A failed run leaves ``<slug>.failed.ipynb`` beside
+renamed into place only when every cell succeeded. A failed run leaves ``<folder>.failed.ipynb`` beside
 where the report would have been, for inspection, and raises ReportFailed naming the cell (#1 is the
 notebook's first cell).
 """
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import shutil
 import tempfile
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,11 +102,11 @@ def run(
     timeout: float | None = None,
     kernel_name: str | None = None,
 ) -> Report:
-    """Run ``notebook`` with ``parameters`` and write reports/<notebook>/<params-slug>/{notebook.ipynb,report.html}."""
+    """Run ``notebook`` with ``parameters`` and write reports/<notebook>/<folder_name(parameters)>/{notebook.ipynb,report.html}."""
     path = _existing(notebook)
     values = checked_parameters(path, parameters or {})
-    target = Path(output_dir) / path.stem / _slug(values)
-    failed = target.with_suffix(".failed.ipynb")
+    target = Path(output_dir) / path.stem / folder_name(values)
+    failed = failed_notebook_path(target)
     _prepare_output(target)
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
@@ -181,16 +183,42 @@ def _valid_date(parameter: Parameter, text: str) -> None:
         raise ReportError(f"parameter {parameter.name}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _slug(values: Mapping[str, Any]) -> str:
-    """'jaar-2023_stadsdeel-N': one folder per parameter set, stable and readable."""
+def folder_name(values: Mapping[str, Any]) -> str:
+    """'categorie=Afval,stadsdeel=N': the folder of one parameter set, readable, and different for
+    different sets (so runs never overwrite each other's reports).
+
+    Names and values are joined by '=' and ','; list items by '+'. Every other character outside
+    A-Z a-z 0-9 '-' '.' '_' is %-escaped, so no value can imitate a separator or a path (an empty list
+    is '[]'); names differ wherever the values of one parameter (always of one type) differ. A name longer
+    than the limit is cut and ends in '~' and a hash of the whole name ('~' is escaped everywhere else).
+    """
     if not values:
         return "defaults"
+    text = ",".join(f"{name}={_shown(values[name])}" for name in sorted(values))
+    if len(text) > _MAX_FOLDER_NAME:
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        text = f"{text[: _MAX_FOLDER_NAME - len(digest) - 1]}~{digest}"
+    return text
 
-    def shown(value) -> str:
-        return "+".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
 
-    text = "_".join(f"{name}-{shown(values[name])}" for name in sorted(values))
-    return re.sub(r"[^A-Za-z0-9._+=-]+", "-", text).strip("-")[:120]
+_MAX_FOLDER_NAME = 120  # characters; file systems allow 255 bytes, and an escaped character takes 3 to 9
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "+".join(_escaped(str(item)) for item in value) if value else "[]"  # '[' is escaped in items
+    if isinstance(value, dict):
+        return _escaped(json.dumps(value, sort_keys=True, ensure_ascii=False))
+    return _escaped(str(value))
+
+
+def _escaped(text: str) -> str:
+    return urllib.parse.quote(text, safe="-._")
+
+
+def failed_notebook_path(target: Path) -> Path:
+    """Where a failed run keeps its executed notebook: beside its folder (whose name may hold dots)."""
+    return target.parent / f"{target.name}.failed.ipynb"
 
 
 def _prepare_output(target: Path) -> None:

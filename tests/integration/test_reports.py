@@ -59,7 +59,7 @@ def test_a_run_converts_strings_as_an_analyst_means_them_and_writes_notebook_and
         read_only=False,
     )
     assert report.notebook.parent == tmp_path / "reports" / "rapport" / (
-        "alleen_open-True_categorieen-Afval+Schoon_drempel-0.75_jaar-2023_stadsdeel-N_start-2023-06-01"
+        "alleen_open=True,categorieen=Afval+Schoon,drempel=0.75,jaar=2023,stadsdeel=N,start=2023-06-01"
     )
     assert "('N', 2023, 0.75, True, '2023-06-01', ['Afval', 'Schoon'])" in outputs(report.notebook)
     html = report.html.read_text()
@@ -142,9 +142,19 @@ def test_a_failing_cell_is_named_and_no_report_is_made(tmp_path):
         run(path, output_dir=tmp_path / "reports", read_only=False)
     report_folder = tmp_path / "reports" / "rapport" / "defaults"
     assert not report_folder.exists()
-    assert failure.value.failed_notebook == report_folder.with_suffix(".failed.ipynb")
+    assert failure.value.failed_notebook == report_folder.parent / "defaults.failed.ipynb"
     assert failure.value.failed_notebook.exists()
     assert [p.name for p in (tmp_path / "reports" / "rapport").iterdir()] == ["defaults.failed.ipynb"]
+
+
+def test_failed_runs_whose_values_differ_after_a_dot_keep_a_failed_notebook_each(tmp_path):
+    path = notebook(tmp_path, "raise ValueError(f'drempel {drempel}')")
+    for value in ("3.5", "3.75"):
+        with pytest.raises(ReportFailed, match=f"drempel {value}"):
+            run(path, {"drempel": value}, output_dir=tmp_path / "reports", read_only=False)
+    kept = sorted(p.name for p in (tmp_path / "reports" / "rapport").iterdir())
+    assert kept == ["drempel=3.5.failed.ipynb", "drempel=3.75.failed.ipynb"]
+    assert "drempel 3.75" in (tmp_path / "reports" / "rapport" / "drempel=3.75.failed.ipynb").read_text()
 
 
 def test_a_cell_timeout_names_the_cell_that_hung(tmp_path):
@@ -211,6 +221,16 @@ def test_a_batch_with_one_bad_parameter_set_runs_nothing(tmp_path):
     assert not (tmp_path / "reports").exists()
     with pytest.raises(ReportError, match="a grid is either"):
         parameter_sets({"stadsdeel": ["A"]})
+
+
+def test_a_batch_whose_runs_would_share_a_folder_runs_nothing(tmp_path):
+    from analysis_lib.batch import run_batch
+
+    path = notebook(tmp_path, "print(stadsdeel)")
+    for runs in ([{"stadsdeel": "A"}, {"jaar": 2024}, {"stadsdeel": "A"}], [{"stadsdeel": "N"}, {"stadsdeel": "n"}]):
+        with pytest.raises(ReportError, match=r"runs \d and \d would write the same report folder 'stadsdeel="):
+            run_batch(path, runs, output_dir=tmp_path / "reports", read_only=False)
+    assert not (tmp_path / "reports").exists()
 
 
 def test_command_line_batch_prints_the_summary_and_fails_when_a_run_fails(tmp_path):

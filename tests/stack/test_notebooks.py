@@ -99,8 +99,8 @@ def test_load_data_needs_the_owner(stack, workspace):
 @pytest.mark.parametrize(
     ("parameters", "slug"),
     [
-        (("stadsdeel", "N", "start", "2024-03-01", "end", "2024-05-31", "categorie", "Afval"), "categorie-Afval_end-2024-05-31_stadsdeel-N_start-2024-03-01"),
-        (("stadsdeel", "T", "start", "2024-01-01", "end", "2024-12-31", "top_n", "5"), "end-2024-12-31_stadsdeel-T_start-2024-01-01_top_n-5"),
+        (("stadsdeel", "N", "start", "2024-03-01", "end", "2024-05-31", "categorie", "Afval"), "categorie=Afval,end=2024-05-31,stadsdeel=N,start=2024-03-01"),
+        (("stadsdeel", "T", "start", "2024-01-01", "end", "2024-12-31", "top_n", "5"), "end=2024-12-31,stadsdeel=T,start=2024-01-01,top_n=5"),
     ],
 )
 def test_district_report_for_other_districts_and_periods(stack, workspace, parameters, slug):
