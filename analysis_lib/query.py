@@ -2,13 +2,18 @@
 
 Types survive the trip: integers stay integers (nullable Int64 when there are NULLs), booleans,
 text, timestamptz (UTC), dates, numeric (Decimal), jsonb (dicts and lists), arrays (lists) and
-geometries (shapely, CRS from the column's SRID).
+geometries and geographies (shapely, each column with the CRS of its SRID).
+
+Every column of the result is kept: where a join returns two columns of one name (``a.id, b.id``,
+or ``geom`` from both sides of ``SELECT *``), the later ones are suffixed ``_2``, ``_3``, … in the
+order of the select list, with a warning that names them.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
@@ -17,17 +22,16 @@ import adbc_driver_manager
 import geopandas as gpd
 import pandas as pd
 import pyarrow as pa
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from . import wkb
 from .db import adbc_connection
 from .errors import QueryError
 from .geometry import resolve_crs
 from .identifiers import checked_name
+from .sql_parameters import bind
 
 _TABLE_NAME = re.compile(r"(?:([a-z_][a-z0-9_]*)\.)?([a-z_][a-z0-9_]*)")
-_DIALECT = postgresql.dialect(paramstyle="numeric_dollar")
+_GEOMETRY_TYPES = ("geometry", "geography")
 
 
 def read(
@@ -39,31 +43,25 @@ def read(
 ) -> pd.DataFrame | gpd.GeoDataFrame:
     """Run a query (``:name`` placeholders) or read a whole table (``'buurten'``, ``'schema.table'``).
 
-    ``geometry='auto'`` returns a GeoDataFrame when the result has a geometry column (the first one
-    is active), a column name picks the active one, ``None`` returns a DataFrame with WKB bytes.
-    ``crs`` sets the CRS when the geometries carry no SRID.
+    ``params`` must give a value for every ``:name`` and nothing else (QueryError otherwise).
+    ``geometry='auto'`` returns a GeoDataFrame when the result has geometry columns, each with the CRS
+    of its SRID (the first one is active), a column name picks the active one, ``None`` returns a
+    DataFrame with WKB bytes. ``crs`` sets the CRS of geometries that carry no SRID.
     """
-    table = _arrow_result(_statement(sql_or_table), params)
-    geometry_columns = [f.name for f in table.schema if _postgres_type(f) == "geometry"]
+    table = _unique_names(_arrow_result(_statement(sql_or_table), params))
+    geometry_columns = [f.name for f in table.schema if _postgres_type(f) in _GEOMETRY_TYPES]
     if geometry is None or (geometry == "auto" and not geometry_columns):
         return _to_pandas(table)
     if geometry != "auto" and geometry not in geometry_columns:
         raise QueryError(f"geometry={geometry!r} is not a geometry column of the result; those are {geometry_columns}")
     active = geometry_columns[0] if geometry == "auto" else geometry
     frame = _to_pandas(table.drop_columns(geometry_columns))
-    srid = None
     for name in geometry_columns:
         geometries, srids = wkb.decode(table.column(name))
-        if name == active:
-            srid = _single_srid(srids, name)
-        frame.insert(table.schema.get_field_index(name), name, gpd.GeoSeries(geometries, index=frame.index))
-    if srid is not None:
-        result_crs = f"EPSG:{srid}"
-    elif crs is not None:
-        result_crs = resolve_crs(crs, "crs")
-    else:
-        result_crs = None
-    return gpd.GeoDataFrame(frame, geometry=active, crs=result_crs)
+        srid = _single_srid(srids, name)
+        column_crs = f"EPSG:{srid}" if srid is not None else resolve_crs(crs, "crs") if crs is not None else None
+        frame.insert(table.schema.get_field_index(name), name, gpd.GeoSeries(geometries, index=frame.index, crs=column_crs))
+    return gpd.GeoDataFrame(frame, geometry=active)
 
 
 def read_sql(sql: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
@@ -90,7 +88,7 @@ def _statement(sql_or_table: str) -> str:
 
 
 def _arrow_result(sql: str, params: Mapping[str, Any] | None) -> pa.Table:
-    statement, values = _bind(sql, params)
+    statement, values = bind(sql, params)
     try:
         with adbc_connection() as connection, connection.cursor() as cursor:
             cursor.execute(statement, parameters=values or None)
@@ -100,12 +98,27 @@ def _arrow_result(sql: str, params: Mapping[str, Any] | None) -> pa.Table:
         raise QueryError(f"the query failed: {message.split('ERROR:', 1)[-1].strip()}") from None
 
 
-def _bind(sql: str, params: Mapping[str, Any] | None) -> tuple[str, tuple]:
-    """``:name`` placeholders -> ``$1`` and a value tuple, by SQLAlchemy's own parser (``::cast`` safe)."""
-    if not params:
-        return sql, ()
-    compiled = sa.text(sql).bindparams(**params).compile(dialect=_DIALECT)
-    return str(compiled), tuple(compiled.params[name] for name in compiled.positiontup)
+def _unique_names(table: pa.Table) -> pa.Table:
+    """``table`` with repeated column names suffixed _2, _3, … (a name already in the result is skipped)."""
+    names = table.column_names
+    if len(set(names)) == len(names):
+        return table
+    taken, unique, renamed = set(names), [], []
+    for position, name in enumerate(names):
+        if name in names[:position]:
+            n = 2
+            while f"{name}_{n}" in taken:
+                n += 1
+            renamed.append(f"{name} -> {name}_{n}")
+            name = f"{name}_{n}"
+            taken.add(name)
+        unique.append(name)
+    warnings.warn(
+        f"the result has several columns of one name; the later ones are renamed: {', '.join(renamed)}"
+        " (give them names of their own with AS in the SELECT to choose)",
+        stacklevel=3,
+    )
+    return table.rename_columns(unique)
 
 
 def _postgres_type(field: pa.Field) -> str | None:

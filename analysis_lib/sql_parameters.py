@@ -1,0 +1,72 @@
+"""``:name`` placeholders in SQL, found by PostgreSQL's own lexer (pglast) and turned into ``$1, $2, …``.
+
+The lexer knows what a placeholder is not: text inside string literals (``'10:30'::time``), dollar
+quotes, quoted identifiers and comments, and the ``::`` of a cast, so ``:jaar::int`` is the placeholder
+``jaar`` followed by a cast. A colon directly followed by a name is a placeholder everywhere else (an
+array slice by columns is written with spaces: ``a[lo : hi]``). Placeholders and the given values must
+match exactly: a name without a value, or a value no placeholder uses, is an error naming both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pglast.parser import ParseError, scan
+
+from .errors import QueryError
+
+_COLON = "ASCII_58"
+
+
+def bind(sql: str, params: Mapping[str, Any] | None) -> tuple[str, tuple]:
+    """``sql`` with each ``:name`` replaced by ``$n`` (one number per name), and the values in that order."""
+    given = dict(params or {})
+    placeholders = _placeholders(sql, given)
+    names = list(dict.fromkeys(name for _, _, name in placeholders))
+    _check(names, given)
+    if not names:
+        return sql, ()
+    number = {name: index for index, name in enumerate(names, start=1)}
+    pieces, last = [], 0
+    for start, end, name in placeholders:
+        pieces += [sql[last:start], f"${number[name]}"]
+        last = end
+    pieces.append(sql[last:])
+    return "".join(pieces), tuple(given[name] for name in names)
+
+
+def _placeholders(sql: str, given: dict) -> list[tuple[int, int, str]]:
+    """(start, end, name) of every ``:name``; ``end`` is exclusive."""
+    try:
+        tokens = scan(sql)
+    except ParseError as error:
+        if not given:
+            return []  # the server will say what is wrong with the SQL, as it would without placeholders
+        raise QueryError(f"the query cannot be read: {error}") from None
+    found = []
+    for colon, name in zip(tokens, tokens[1:], strict=False):
+        if colon.name == _COLON and name.start == colon.end + 1 and _is_name(sql, name):
+            found.append((colon.start, name.end + 1, sql[name.start : name.end + 1]))
+    return found
+
+
+def _is_name(sql: str, token) -> bool:
+    """A bare identifier or keyword (``:end`` is a placeholder too), not a quoted identifier or a number."""
+    first = sql[token.start]
+    return (token.name == "IDENT" or token.kind != "NO_KEYWORD") and (first.isalpha() or first == "_")
+
+
+def _check(names: list[str], given: dict) -> None:
+    missing = [name for name in names if name not in given]
+    unused = [key for key in given if key not in names]
+    if not missing and not unused:
+        return
+    uses = f"the SQL uses {', '.join(':' + n for n in names)}" if names else "the SQL has no :name placeholders"
+    problems = []
+    if missing:
+        problems.append(f"no value for {', '.join(':' + n for n in missing)}")
+    if unused:
+        problems.append(f"{', '.join(map(repr, unused))} not used in the SQL")
+    passed = f"params has {', '.join(map(repr, given))}" if given else "no params were given"
+    raise QueryError(f"query parameters do not match: {'; '.join(problems)} ({uses}; {passed})")
