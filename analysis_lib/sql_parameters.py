@@ -5,13 +5,20 @@ quotes, quoted identifiers and comments, and the ``::`` of a cast, so ``:jaar::i
 ``jaar`` followed by a cast. A colon directly followed by a name is a placeholder everywhere else (an
 array slice by columns is written with spaces: ``a[lo : hi]``). Placeholders and the given values must
 match exactly: a name without a value, or a value no placeholder uses, is an error naming both sides.
+
+Each placeholder carries the PostgreSQL type of its Python value (``($1::integer)``), as SQLAlchemy
+does, so ``ST_Transform(geom, :srid)`` finds its function: without it an int is a bigint, for which
+PostGIS has none. Integers beyond 32 bits are bigint, so a BAG id passed as a number fits.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import decimal
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 from pglast.parser import ParseError, scan
 
 from .errors import QueryError
@@ -30,10 +37,35 @@ def bind(sql: str, params: Mapping[str, Any] | None) -> tuple[str, tuple]:
     number = {name: index for index, name in enumerate(names, start=1)}
     pieces, last = [], 0
     for start, end, name in placeholders:
-        pieces += [sql[last:start], f"${number[name]}"]
+        pieces += [sql[last:start], _typed(f"${number[name]}", given[name])]
         last = end
     pieces.append(sql[last:])
     return "".join(pieces), tuple(given[name] for name in names)
+
+
+def _typed(placeholder: str, value: Any) -> str:
+    type_name = _pg_type(value)
+    return f"({placeholder}::{type_name})" if type_name else placeholder
+
+
+def _pg_type(value: Any) -> str | None:
+    if isinstance(value, bool | np.bool_):
+        return "boolean"
+    if isinstance(value, int | np.integer):
+        return "integer" if -(2**31) <= int(value) < 2**31 else "bigint"
+    if isinstance(value, float | np.floating):
+        return "double precision"
+    if isinstance(value, decimal.Decimal):
+        return "numeric"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bytes):
+        return "bytea"
+    if isinstance(value, dt.datetime):
+        return "timestamptz" if value.tzinfo is not None else "timestamp"
+    if isinstance(value, dt.date):
+        return "date"
+    return None  # None, lists, …: the driver's own type
 
 
 def _placeholders(sql: str, given: dict) -> list[tuple[int, int, str]]:

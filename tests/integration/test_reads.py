@@ -12,11 +12,11 @@ import analysis_lib as al
 @pytest.fixture
 def buurten_and_meldingen(schema):
     al.load(
-        gpd.GeoDataFrame({"id": [1, 2], "naam": ["Dam", "IJplein"]}, geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs=28992).rename_geometry("geom"),
+        gpd.GeoDataFrame({"id": [1, 2], "naam": ["Dam", "IJplein"]}, geometry=[shapely.box(121000, 487000, 121010, 487010), shapely.box(121010, 487000, 121020, 487010)], crs=28992).rename_geometry("geom"),
         "buurten", schema=schema,
     )
     al.load(
-        gpd.GeoDataFrame({"id": [7, 8, 9], "jaar": [2023, 2024, 2024]}, geometry=shapely.points([(1, 1), (2, 2), (15, 5)]), crs=28992).rename_geometry("geom"),
+        gpd.GeoDataFrame({"id": [7, 8, 9], "jaar": [2023, 2024, 2024]}, geometry=shapely.points([(121001, 487001), (121002, 487002), (121015, 487005)]), crs=28992).rename_geometry("geom"),
         "meldingen", schema=schema,
     )
     return schema
@@ -51,7 +51,7 @@ def test_several_geometry_columns_each_get_the_crs_of_their_srid(buurten_and_mel
     )
     assert frame.geometry.name == "geom" and frame.crs.to_epsg() == 28992
     assert frame["wgs84"].crs.to_epsg() == 4326 and frame["midden"].crs.to_epsg() == 4326
-    assert frame["wgs84"].iloc[0].bounds[1] == pytest.approx(47.97, abs=0.01)  # RD's origin region lies in France
+    assert frame["wgs84"].iloc[0].bounds[1] == pytest.approx(52.37, abs=0.01)  # the Dam
     assert isinstance(frame["midden"].iloc[0], shapely.Point)
 
 
@@ -89,6 +89,15 @@ def test_casts_literals_comments_and_percent_keep_working_beside_parameters():
         "volgend": 2025, "tijd": dt.time(10, 30), "tekst": "a:b", "rest": 2, "dollar": " :niet ", "quoted": 1,
         "weer": "2024", "eind": dt.date(2024, 12, 31),
     }
+
+
+def test_parameters_reach_functions_that_want_an_integer_and_big_ids_stay_whole():
+    frame = al.read(
+        "SELECT ST_SRID(ST_Transform(ST_SetSRID(ST_MakePoint(121000, 487000), :rd), :wgs84)) AS srid, :bag AS bag,"
+        " pg_typeof(:n)::text AS small, :ok AS ok, :x * 2 AS twice",
+        {"rd": 28992, "wgs84": 4326, "bag": 363010000543211, "n": 7, "ok": True, "x": 0.25},
+    )
+    assert frame.iloc[0].to_dict() == {"srid": 4326, "bag": 363010000543211, "small": "integer", "ok": True, "twice": 0.5}
 
 
 def test_sql_without_placeholders_needs_no_params():
