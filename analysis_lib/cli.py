@@ -15,6 +15,7 @@ from .errors import AnalysisLibError
 from .files import import_file
 from .reports import ReportError, run
 from .sample_data import load_sample_data, write_files
+from .sources.text_types import TYPE_NAMES
 
 
 def check(_args: argparse.Namespace) -> int:
@@ -42,7 +43,10 @@ def load(args: argparse.Namespace) -> int:
         null_values=args.null_value,
         primary_key=args.primary_key,
         spatial_index=not args.no_index,
-        wkt=args.wkt,
+        check_extent=not args.no_extent_check,
+        columns=args.columns,
+        column_types=dict(args.type),
+        geometry=args.geometry,
         x=args.x,
         y=args.y,
         separator=args.separator,
@@ -52,6 +56,24 @@ def load(args: argparse.Namespace) -> int:
     )
     print(report)
     return 0
+
+
+def _number_or_text(value: str) -> float | str:
+    try:
+        return float(value)
+    except ValueError:
+        return value
+
+
+def _names(value: str) -> list[str]:
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+def _column_type(value: str) -> tuple[str, str]:
+    name, equals, type_name = value.rpartition("=")
+    if not equals or not name or type_name not in TYPE_NAMES:
+        raise argparse.ArgumentTypeError(f"{value!r}: give COLUMN=TYPE, TYPE one of {', '.join(TYPE_NAMES)}")
+    return name, type_name
 
 
 def backup_command(args: argparse.Namespace) -> int:
@@ -175,10 +197,21 @@ def _add_load_parser(commands) -> None:
     parser.add_argument("--make-valid", action="store_true", help="repair invalid geometries instead of refusing them")
     parser.add_argument("--drop-z", action="store_true", help="store geometries in 2D")
     parser.add_argument("--geometry-type", help="force the column type, e.g. Geometry for mixed types")
-    parser.add_argument("--null-value", action="append", type=float, default=[], metavar="NUMBER", help="a sentinel stored as NULL (repeatable)")
+    parser.add_argument(
+        "--null-value", action="append", type=_number_or_text, default=[], metavar="VALUE",
+        help="a value stored as NULL: a number (-99999999) in number columns, a text ('.') in CSV cells (repeatable)",
+    )
+    parser.add_argument("--columns", type=_names, help="the columns to import, by their names in the file: a,b,c")
+    parser.add_argument(
+        "--type", action="append", type=_column_type, default=[], metavar="COLUMN=TYPE",
+        help=f"the type of a column instead of the one its values decide: {', '.join(TYPE_NAMES)} (repeatable)",
+    )
     parser.add_argument("--primary-key", help="column to make the primary key")
     parser.add_argument("--no-index", action="store_true", help="do not build the spatial index")
-    parser.add_argument("--wkt", help="CSV/XLSX: column holding WKT geometries")
+    parser.add_argument(
+        "--no-extent-check", action="store_true", help="load coordinates that lie outside the area where their CRS is used"
+    )
+    parser.add_argument("--geometry", help="CSV/XLSX: the column holding the geometries (WKT, EWKT, GeoJSON or hex WKB)")
     parser.add_argument("--x", help="CSV/XLSX: column holding x or longitude")
     parser.add_argument("--y", help="CSV/XLSX: column holding y or latitude")
     parser.add_argument("--separator", help="CSV field separator (default: detected)")

@@ -2,7 +2,8 @@
 
 One column type per load (``geometry(<Type>[Z|M|ZM], <SRID>)``), single and multi parts of one family
 promoted to multi, invalid geometries refused (or repaired on request), empty ones stored as NULL,
-Z kept or dropped on purpose, and every geometry reprojected to the target CRS.
+Z kept or dropped on purpose, and every geometry reprojected to the target CRS. The column type is
+decided over every batch (``ColumnTyper``); a load widens its column when a later batch needs it.
 """
 
 from __future__ import annotations
@@ -70,18 +71,60 @@ def epsg_of(crs: pyproj.CRS, parameter: str) -> int:
     return code
 
 
-def column_type(
-    geometries: np.ndarray, name: str, srid: int, *, z: str, make_valid: bool = False, declared: str | None = None
-) -> GeometryColumn:
-    """The column type for ``geometries`` (a sample or all of them), or for a layer's ``declared`` type.
+class ColumnTyper:
+    """The column type of one load, from every geometry seen so far: a MultiPolygon or a 3D geometry
+    in the last batch counts as much as one in the first.
 
-    With ``make_valid`` a Polygon or LineString column becomes Multi: a repair can split one in parts.
+    Kinds of one family make the Multi type, other mixes ``Geometry``; a layer's declared Multi type
+    is kept when the rows are of its family (a shapefile's polygon layer, a GeoPackage's MultiPolygon
+    layer holding Polygons). ``fixed`` (the user's ``geometry_type``) is never widened: rows that do
+    not fit it are an error. Z is kept when the geometries have it; 2D and 3D rows mixed are an error
+    unless ``z='drop'``.
     """
-    type_name = declared or common_type(_kinds(geometries))
-    if make_valid and type_name in ("Polygon", "LineString"):
-        type_name = _MULTI_OF[type_name]
-    has_z = bool(z == "keep" and shapely.has_z(geometries).any())  # False for missing and empty ones
-    return GeometryColumn(name=name, type_name=type_name, has_z=has_z, srid=srid)
+
+    def __init__(self, name: str, srid: int, *, z: str, make_valid: bool, declared: str | None, fixed: str | None, where: str):
+        self.name, self.srid, self.where = name, srid, where
+        self.z, self.make_valid, self.declared, self.fixed = z, make_valid, declared, fixed
+        self.kinds: set[str] = set()
+        self.z_row: int | None = None  # first row with Z
+        self.flat_row: int | None = None  # first row without
+
+    def add(self, geometries: np.ndarray, first_row: int) -> None:
+        """Take in a batch's geometries (missing and empty ones do not count)."""
+        self.kinds |= _kinds(geometries)
+        if self.z == "drop":
+            return
+        present = ~shapely.is_missing(geometries)
+        if not present.any():
+            return
+        with_z = present & shapely.has_z(geometries)
+        flat = present & ~with_z
+        if with_z.any() and self.z_row is None:
+            self.z_row = int(np.flatnonzero(with_z)[0]) + first_row
+        if flat.any() and self.flat_row is None:
+            self.flat_row = int(np.flatnonzero(flat)[0]) + first_row
+        if self.z_row is not None and self.flat_row is not None:
+            raise LoadError(
+                f"{self.where}: row {self.z_row} has Z and row {self.flat_row} has none;"
+                " pass z='drop' to store all in 2D"
+            )
+
+    @property
+    def column(self) -> GeometryColumn:
+        return GeometryColumn(name=self.name, type_name=self._type_name(), has_z=self.z_row is not None, srid=self.srid)
+
+    def _type_name(self) -> str:
+        if self.fixed:
+            return self.fixed
+        if not self.kinds:
+            type_name = self.declared or "Geometry"
+        else:
+            type_name = common_type(set(self.kinds))
+            if self.declared is not None and self.declared == _MULTI_OF.get(type_name):
+                type_name = self.declared
+        if self.make_valid and type_name in ("Polygon", "LineString"):
+            type_name = _MULTI_OF[type_name]  # a repair can split one in parts
+        return type_name
 
 
 def _kinds(geometries: np.ndarray) -> set[str]:
@@ -94,13 +137,44 @@ def _kinds(geometries: np.ndarray) -> set[str]:
 
 
 def common_type(kinds: set[str]) -> str:
+    """The one column type for geometries of these kinds: single and multi of one family make the
+    Multi type, anything else mixed makes Geometry."""
     if len(kinds) == 1:
-        return kinds.pop()
+        return next(iter(kinds))
     if len(kinds) == 2:
         first = next(iter(kinds))
         if _FAMILY.get(first) == kinds:
             return next(k for k in kinds if k.startswith("Multi"))
     return "Geometry"
+
+
+def widening(old: GeometryColumn, new: GeometryColumn, column_sql: str) -> str:
+    """The SQL expression that turns the stored ``column_sql`` of type ``old`` into type ``new``."""
+    expression = column_sql
+    if new.type_name.startswith("Multi") and not old.type_name.startswith("Multi"):
+        expression = f"ST_Multi({expression})"
+    if new.has_z and not old.has_z:
+        expression = f"ST_Force3D({expression})"  # the rows so far have no geometry at all
+    return expression
+
+
+def normalised(geometries: np.ndarray, *, z: str) -> np.ndarray:
+    """A copy with missing and empty geometries as None, and in 2D if ``z='drop'``."""
+    geometries = np.asarray(geometries, dtype=object).copy()
+    geometries[shapely.is_missing(geometries) | shapely.is_empty(geometries)] = None
+    if z == "drop":
+        present = ~shapely.is_missing(geometries)
+        geometries[present] = shapely.force_2d(geometries[present])
+    return geometries
+
+
+@dataclass
+class Prepared:
+    """A batch's geometries as WKB for their column, and what was repaired on the way."""
+
+    wkb: pa.Array
+    repaired_rows: list[int]  # 1-based rows whose invalid geometry was repaired
+    nulled_rows: list[int]  # rows whose geometry a repair reduced to nothing, stored as NULL
 
 
 def prepare(
@@ -109,20 +183,16 @@ def prepare(
     *,
     transformer: pyproj.Transformer | None,
     make_valid: bool,
-    z: str,
     where: str,
     first_row: int,
-) -> tuple[pa.Array, int]:
-    """WKB (NULL for missing or empty) ready for ``column``, and how many geometries were repaired.
+) -> Prepared:
+    """WKB (NULL for missing) of ``normalised`` geometries, reprojected, ready for ``column``.
 
     ``where`` names the input (file and column) and ``first_row`` is the 1-based number of the first
     geometry, so errors can say which rows are at fault.
     """
-    geometries = np.asarray(geometries, dtype=object).copy()
-    geometries[shapely.is_missing(geometries) | shapely.is_empty(geometries)] = None
+    geometries = geometries.copy()
     present = ~shapely.is_missing(geometries)
-    if z == "drop":
-        geometries[present] = shapely.force_2d(geometries[present])
     if transformer is not None:
         geometries[present] = shapely.transform(
             geometries[present], transformer.transform, include_z=bool(column.has_z), interleaved=False
@@ -141,11 +211,16 @@ def prepare(
         if not make_valid:
             raise _invalid_error(geometries, invalid, where=where, first_row=first_row)
         geometries[invalid] = shapely.make_valid(geometries[invalid], method="structure", keep_collapsed=False)
-        geometries[shapely.is_empty(geometries) & ~shapely.is_missing(geometries)] = None
-        return _encoded(geometries, column, where=where, first_row=first_row), int(invalid.sum())
+        collapsed = shapely.is_empty(geometries) & ~shapely.is_missing(geometries)
+        geometries[collapsed] = None
+        return Prepared(
+            _encoded(geometries, column, where=where, first_row=first_row),
+            repaired_rows=(np.flatnonzero(invalid & ~collapsed) + first_row).tolist(),
+            nulled_rows=(np.flatnonzero(collapsed) + first_row).tolist(),
+        )
     if isinstance(encoded, LoadError):
         raise encoded
-    return encoded, 0
+    return Prepared(encoded, [], [])
 
 
 def _encoded(geometries, column: GeometryColumn, *, where: str, first_row: int) -> pa.Array:
@@ -188,8 +263,8 @@ def _check_types(type_ids: np.ndarray, column: GeometryColumn, *, where: str, fi
         row = int(np.flatnonzero(wrong)[0])
         found = _NAMES[GeometryType(type_ids[row])]
         raise LoadError(
-            f"{where}: row {row + first_row} is a {found} in a {column.type_name} column;"
-            " pass geometry_type='Geometry' to allow mixed types"
+            f"{where}: row {row + first_row} is a {found} in a {column.type_name} column (geometry_type={column.type_name!r});"
+            " pass geometry_type='Geometry' to allow mixed types, or leave it out to let the rows decide"
         )
 
 

@@ -5,80 +5,36 @@ a typed ``geometry(<Type>, <SRID>)`` column. Everything happens in one transacti
 lock on the table name: a new table is filled under a staging name, indexed, analysed and only then
 renamed into place, so a failure at any point (bad value, killed process, lost connection) leaves
 the database as it was, and two loads of one table run one after the other.
+
+What is written is decided by the plan (``plan.decide``); a load whose later batch needs a wider
+geometry column (a MultiPolygon after Polygons, a 3D line after rows without geometry) widens the
+staging table's column between two COPYs, so streaming stays streaming.
 """
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from itertools import chain
 
 import adbc_driver_manager
-import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyproj
-import shapely
 from tqdm import tqdm
 
+from . import extent
 from . import geometry as geo
 from .db import adbc_connection
 from .errors import LoadError
-from .identifiers import checked_name, normalise_columns, snake_case
+from .plan import Batch, Options, Plan, decide
+from .sources.encoding import Encoding
+from .sources.frame import open_frame
 
-IF_EXISTS = ("fail", "replace", "append")
-# A DataFrame goes in slices of at most this many rows or geometry coordinates, whichever comes first:
-# the next slice is prepared while one is copied, and big shapes make smaller slices, so memory stays
-# bounded and the copy starts early (100k polygons of 29 vertices: 0.59 s in 10k-row slices, 0.66 s
-# in 50k-row ones; 1M points: 1.2 s in 50k-row slices, 1.6 s in 10k-row ones).
-FRAME_CHUNK_ROWS = 50_000
-FRAME_CHUNK_COORDINATES = 300_000
-
-
-@dataclass
-class Batch:
-    """A slice of the input: attribute columns (already renamed) and, if any, its geometries."""
-
-    attributes: pa.Table
-    geometries: np.ndarray | None
-    first_row: int  # 1-based number of the batch's first row in the input
-
-
-@dataclass
-class Plan:
-    """Where and how a load writes."""
-
-    table: str
-    schema: str = "public"
-    if_exists: str = "fail"
-    geometry: geo.GeometryColumn | None = None
-    transformer: pyproj.Transformer | None = None
-    make_valid: bool = False
-    z: str = "keep"
-    primary_key: tuple[str, ...] = ()
-    spatial_index: bool = True
-    null_values: tuple = ()
-    json_columns: frozenset[str] = frozenset()
-    source: str = "data"
-
-    def __post_init__(self):
-        checked_name(self.table, "table name")
-        checked_name(self.schema, "schema name")
-        if self.if_exists not in IF_EXISTS:
-            raise LoadError(f"if_exists={self.if_exists!r} is not one of {', '.join(IF_EXISTS)}")
-        if self.z not in geo.Z_POLICIES:
-            raise LoadError(f"z={self.z!r} is not one of {', '.join(geo.Z_POLICIES)}")
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.table}"
+_SHOWN_ROWS = 5
 
 
 @dataclass
@@ -89,9 +45,15 @@ class LoadReport:
     rows: int
     columns: dict[str, str]  # input name -> column name in the database
     geometry: geo.GeometryColumn | None = None
-    repaired: int = 0
+    encoding: Encoding | None = None  # the text encoding a file was read with, and why
+    repaired_rows: list[int] = field(default_factory=list)  # 1-based rows whose geometry was repaired
+    nulled_rows: list[int] = field(default_factory=list)  # rows whose geometry could not be repaired: NULL
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def repaired(self) -> int:
+        return len(self.repaired_rows)
 
     @property
     def renamed(self) -> dict[str, str]:
@@ -105,10 +67,16 @@ class LoadReport:
             shown = [f"{old!r} -> {new}" for old, new in list(self.renamed.items())[:8]]
             more = len(self.renamed) - len(shown)
             lines.append("  renamed: " + ", ".join(shown) + (f" and {more} more (see .columns)" if more else ""))
-        if self.repaired:
-            lines.append(f"  repaired {self.repaired} invalid geometries")
+        if self.repaired_rows:
+            lines.append(f"  repaired {self.repaired} invalid geometries (rows {_rows(self.repaired_rows)})")
+        if self.nulled_rows:
+            lines.append(f"  {len(self.nulled_rows)} geometries could not be repaired and are NULL (rows {_rows(self.nulled_rows)})")
         lines.extend(f"  {note}" for note in self.notes)
         return "\n".join(lines)
+
+
+def _rows(rows: list[int]) -> str:
+    return ", ".join(map(str, rows[:_SHOWN_ROWS])) + (", …" if len(rows) > _SHOWN_ROWS else "")
 
 
 def load(
@@ -125,6 +93,7 @@ def load(
     z: str = "keep",
     geometry_type: str | None = None,
     null_values: Iterable = (),
+    check_extent: bool = True,
     progress: bool | None = None,
 ) -> LoadReport:
     """Load a DataFrame or GeoDataFrame into ``schema.table``, atomically.
@@ -132,42 +101,25 @@ def load(
     ``if_exists``: 'fail' (default), 'replace' (swap in a complete new table) or 'append'.
     ``crs`` names the CRS of a GeoDataFrame that has none; ``target_crs`` reprojects on the way in.
     Column names become snake_case (see ``LoadReport.columns``); ``null_values`` (e.g. [-99999999])
-    become NULL in numeric columns.
+    become NULL in numeric columns. Coordinates outside the CRS's area of use stop the load unless
+    ``check_extent=False``.
     """
-    if not isinstance(data, pd.DataFrame):
-        raise LoadError(f"load() takes a pandas DataFrame or GeoDataFrame, not {type(data).__name__}")
-    columns = normalise_columns(data.columns)
-    json_names = _json_columns(data)
-    plan = Plan(
-        table=table,
-        schema=schema,
-        if_exists=if_exists,
-        make_valid=make_valid,
-        z=z,
-        primary_key=primary_key_columns(primary_key, columns),
-        spatial_index=spatial_index,
-        null_values=tuple(null_values),
-        json_columns=frozenset(columns[name] for name in json_names),
+    options = Options(
+        table=table, schema=schema, if_exists=if_exists, crs=crs, target_crs=target_crs, primary_key=primary_key,
+        spatial_index=spatial_index, make_valid=make_valid, z=z, geometry_type=geometry_type,
+        null_values=tuple(null_values), check_extent=check_extent,
     )
-    geometry_name = data.geometry.name if isinstance(data, gpd.GeoDataFrame) and data.geometry.name in data else None
-    if geometry_name is not None:
-        source_crs = _frame_crs(data, crs)
-        final_crs = geo.resolve_crs(target_crs, "target_crs") if target_crs is not None else source_crs
-        srid = geo.epsg_of(final_crs, "the CRS")
-        if final_crs != source_crs:
-            plan.transformer = pyproj.Transformer.from_crs(source_crs, final_crs, always_xy=True)
-        plan.geometry = geo.column_type(
-            data.geometry.to_numpy(), columns[geometry_name], srid, z=z, make_valid=make_valid, declared=geometry_type
-        )
-    points_only = plan.geometry is not None and plan.geometry.type_name == "Point"
-    batches = _frame_batches(data, columns, geometry_name, json_names, count_coordinates=not points_only)
-    return write(plan, batches, total=len(data), progress=progress, columns=columns)
+    source = open_frame(data)
+    if source.geometry is not None and source.geometry.crs is None and crs is None:
+        raise LoadError("the GeoDataFrame has no CRS: pass crs='EPSG:28992' (or the right one)")
+    plan, batches = decide(source, options)
+    return write(plan, batches, total=source.total, progress=progress)
 
 
-def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: bool | None, columns: dict[str, str]) -> LoadReport:
+def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: bool | None, encoding: Encoding | None = None) -> LoadReport:
     """Write ``batches`` according to ``plan`` in one transaction; LoadError (nothing changed) on failure."""
     started = time.perf_counter()
-    report = LoadReport(table=plan.qualified, rows=0, columns=columns, geometry=plan.geometry)
+    report = LoadReport(table=plan.qualified, rows=0, columns=plan.columns, encoding=encoding)
     preparer = _Preparer(plan)
     with ThreadPoolExecutor(max_workers=1) as pool:
         prepared = _prepared_in_turn(preparer, batches, pool)  # the first batch is prepared while we connect
@@ -175,21 +127,31 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
         try:
             with adbc_connection() as connection:
                 with connection.cursor() as cursor, _progress_bar(plan, total, progress) as feed.bar:
-                    writer = _Writer(cursor, plan, preparer)
+                    writer = _Writer(cursor, plan)
                     writer.ingest(feed)
+                    if preparer.outside is not None and (error := preparer.outside.error()) is not None:
+                        raise error
                     if report.rows == 0:
                         raise LoadError(f"{plan.source}: no rows to load")
-                    writer.finish()
+                    writer.finish(preparer.column)
                 connection.commit()
         except adbc_driver_manager.Error as error:
             if feed.error is not None:
                 raise feed.error from None  # the input's own error, which reached the driver as a broken stream
             raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
+    report.geometry = preparer.column
     report.seconds = time.perf_counter() - started
+    report.notes = list(plan.notes) + _marker_notes(feed.markers)
     return report
 
 
-def _prepared_in_turn(preparer: _Preparer, batches: Iterable[Batch], pool: ThreadPoolExecutor) -> Iterator[tuple[pa.Table, int]]:
+def _marker_notes(markers: dict[str, int]) -> list[str]:
+    return [
+        f"column {name}: {count:,} missing-value markers (NA, NULL, . …) stored as NULL" for name, count in markers.items()
+    ]
+
+
+def _prepared_in_turn(preparer: _Preparer, batches: Iterable[Batch], pool: ThreadPoolExecutor) -> Iterator[_Prepared]:
     """Prepared batches in order; batch n+1 is prepared (geometry checks, WKB) in a thread while n is
     copied. The first batch is submitted at once, before the first one is asked for."""
     batches = iter(batches)
@@ -208,72 +170,116 @@ def _prepared_in_turn(preparer: _Preparer, batches: Iterable[Batch], pool: Threa
     return in_turn()
 
 
-class _Feed:
-    """Prepared batches as Arrow record batches for one COPY, counted as they go; keeps the error that
-    stopped them, since the driver only passes on its text."""
+@dataclass
+class _Prepared:
+    """A batch as the Arrow table to copy, the geometry column type it was encoded for, and what was
+    repaired; ``table`` is None once the load is bound to fail (coordinates outside the CRS's area)."""
 
-    def __init__(self, prepared: Iterator[tuple[pa.Table, int]], report: LoadReport):
+    table: pa.Table | None
+    column: geo.GeometryColumn | None
+    batch: Batch
+    repaired_rows: list[int] = field(default_factory=list)
+    nulled_rows: list[int] = field(default_factory=list)
+
+
+class _Feed:
+    """Prepared batches as Arrow record batches for a COPY, counted as they go. A COPY ends where a
+    batch needs a wider geometry column (the writer widens it and starts the next); keeps the error that
+    stopped the batches, since the driver only passes on its text."""
+
+    def __init__(self, prepared: Iterator[_Prepared], report: LoadReport):
         self.prepared = prepared
         self.report = report
         self.bar: tqdm | None = None
         self.error: BaseException | None = None
+        self.held: _Prepared | None = None  # the batch that ended the last COPY
+        self.markers: dict[str, int] = {}
 
-    def first(self) -> pa.Table | None:
-        prepared = next(self.prepared, None)
-        return None if prepared is None else self._counted(prepared)
+    def next(self) -> _Prepared | None:
+        """The next batch to copy (None at the end, or when the load is bound to fail)."""
+        if self.held is not None:
+            held, self.held = self.held, None
+            return held
+        item = next(self.prepared, None)
+        if item is None or item.table is None:
+            self._drain()
+            return None
+        return self._counted(item)
 
-    def rest(self) -> Iterator[pa.RecordBatch]:
+    def until_column_changes(self, first: _Prepared) -> Iterator[pa.RecordBatch]:
+        """``first`` and the batches after it that were encoded for the same geometry column."""
         try:
-            for prepared in self.prepared:
-                yield from self._counted(prepared).to_batches()
+            yield from first.table.to_batches()
+            while (item := self.next()) is not None:
+                if item.column != first.column:
+                    self.held = item
+                    return
+                yield from item.table.to_batches()
         except BaseException as error:
             self.error = error
             raise
 
-    def _counted(self, prepared: tuple[pa.Table, int]) -> pa.Table:
-        table, repaired = prepared
-        self.report.rows += table.num_rows
-        self.report.repaired += repaired
-        self.bar.update(table.num_rows)
-        return table
+    def _drain(self) -> None:
+        """Let the preparer see every remaining batch (it counts what lies outside the CRS's area)."""
+        for _ in self.prepared:
+            pass
+
+    def _counted(self, item: _Prepared) -> _Prepared:
+        self.report.rows += item.table.num_rows
+        self.report.repaired_rows += item.repaired_rows
+        self.report.nulled_rows += item.nulled_rows
+        for name, count in item.batch.markers.items():
+            self.markers[name] = self.markers.get(name, 0) + count
+        self.bar.update(item.table.num_rows)
+        return item
 
 
 class _Preparer:
-    """Turns input batches into the Arrow tables to copy; the first batch fixes the attribute columns."""
+    """Turns batches into the Arrow tables to copy: missing-value sentinels, the geometry rules, WKB.
+    Runs in one thread, batch after batch, so the geometry column type grows in input order."""
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        self.schema: pa.Schema | None = None
+        self.outside = None
+        if plan.geometry is not None and plan.geometry.area is not None:
+            self.outside = extent.OutsideArea(plan.geometry.area, f"{plan.source} column {plan.geometry.name}")
 
-    def prepare(self, batch: Batch) -> tuple[pa.Table, int]:
-        """The batch as the Arrow table to copy, and how many geometries were repaired; no database work."""
-        repaired = 0
-        attributes = _nulls_for_sentinels(batch.attributes, self.plan.null_values)
-        if self.schema is None:
-            self.schema = attributes.schema
-        else:
-            attributes = _conform(attributes, self.schema, self.plan.source, batch.first_row)
-        if self.plan.geometry is not None:
-            wkb, repaired = geo.prepare(
-                batch.geometries,
-                self.plan.geometry,
-                transformer=self.plan.transformer,
-                make_valid=self.plan.make_valid,
-                z=self.plan.z,
-                where=f"{self.plan.source} column {self.plan.geometry.name}",
-                first_row=batch.first_row,
-            )
-            attributes = attributes.append_column(self.plan.geometry.name, wkb)
-        return attributes, repaired
+    @property
+    def column(self) -> geo.GeometryColumn | None:
+        return self.plan.geometry.typer.column if self.plan.geometry is not None else None
+
+    def prepare(self, batch: Batch) -> _Prepared:
+        """The batch as the Arrow table to copy; no database work."""
+        plan = self.plan
+        if plan.geometry is None:
+            return _Prepared(_nulls_for_sentinels(batch.attributes, plan.null_values), None, batch)
+        geometries = geo.normalised(batch.geometries, z=plan.z)
+        if self.outside is not None:
+            self.outside.check(geometries, batch.first_row)
+            if self.outside.count:
+                return _Prepared(None, None, batch)  # the load will fail: only count what lies outside
+        plan.geometry.typer.add(geometries, batch.first_row)
+        column = plan.geometry.typer.column
+        prepared = geo.prepare(
+            geometries, column, transformer=plan.geometry.transformer, make_valid=plan.make_valid,
+            where=f"{plan.source} column {column.name}", first_row=batch.first_row,
+        )
+        table = _nulls_for_sentinels(batch.attributes, plan.null_values).append_column(column.name, prepared.wkb)
+        return _Prepared(
+            table, column, batch, repaired_rows=batch.repaired_rows + prepared.repaired_rows,
+            nulled_rows=batch.nulled_rows + prepared.nulled_rows,
+        )
 
 
 class _Writer:
-    """The statements of one load, in order: lock, check, stage, fill, index, swap."""
+    """The statements of one load, in order: lock, check, stage, fill (widening the geometry column
+    when a batch needs it), index, swap."""
 
-    def __init__(self, cursor, plan: Plan, preparer: _Preparer):
+    def __init__(self, cursor, plan: Plan):
         self.cursor = cursor
         self.plan = plan
-        self.preparer = preparer
+        self.column: geo.GeometryColumn | None = None  # the staging table's geometry column type
+        self.schema: pa.Schema | None = None
         self.target_columns: dict[str, str] | None = None
         self.staging = f"_load_{plan.table[:40]}_{uuid.uuid4().hex[:8]}"
         cursor.execute(
@@ -286,39 +292,54 @@ class _Writer:
         self.appending = self.exists and plan.if_exists == "append"
 
     def ingest(self, feed: _Feed) -> None:
-        """Create the staging table for the first batch's columns and copy every batch into it in one
-        COPY, so the driver encodes batch n+1 while the server stores batch n."""
-        first = feed.first()
+        """Create the staging table for the first batch and copy the batches into it, each run of batches
+        with one geometry column type in one COPY (the driver encodes batch n+1 while the server stores n)."""
+        first = feed.next()
         if first is None:
             return
+        self.schema, self.column = first.table.schema, first.column
         self._create_staging()
-        stream = pa.RecordBatchReader.from_batches(first.schema, chain(first.to_batches(), feed.rest()))
-        if self.appending:
-            self.cursor.adbc_ingest(self.staging, stream, mode="append", temporary=True)
-        else:
-            self.cursor.adbc_ingest(self.staging, stream, mode="append", db_schema_name=self.plan.schema)
+        while first is not None:
+            if first.column != self.column:
+                self._alter_geometry(first.column)
+            stream = pa.RecordBatchReader.from_batches(self.schema, feed.until_column_changes(first))
+            if self.appending:
+                self.cursor.adbc_ingest(self.staging, stream, mode="append", temporary=True)
+            else:
+                self.cursor.adbc_ingest(self.staging, stream, mode="append", db_schema_name=self.plan.schema)
+            first = feed.next()
 
-    def finish(self) -> None:
+    def finish(self, column: geo.GeometryColumn | None) -> None:
+        """Give the geometry column the type every row decided (narrower than the staging table's when the
+        first rows had no geometry), then swap in or append."""
+        if column is not None and self.column is not None and column != self.column:
+            self._alter_geometry(column)
         if self.appending:
             self._insert_into_target()
         else:
             self._swap_in()
 
-    @property
-    def schema(self) -> pa.Schema:
-        return self.preparer.schema
+    def _alter_geometry(self, column: geo.GeometryColumn) -> None:
+        name = _ident(column.name)
+        table = _ident(self.staging) if self.appending else self._staging_name
+        self._execute(
+            f"ALTER TABLE {table} ALTER COLUMN {name} TYPE {column.sql_type} USING {geo.widening(self.column, column, name)}"
+        )
+        self.column = column
 
     def _table_exists(self) -> bool:
         self.cursor.execute("SELECT to_regclass($1) IS NOT NULL", parameters=(_quoted(self.plan.schema, self.plan.table),))
         return bool(self.cursor.fetchone()[0])
 
     def _create_staging(self) -> None:
+        geometry_name = self.column.name if self.column is not None else None
         definitions = [
             f"{_ident(f.name)} {'text' if f.name in self.plan.json_columns else _pg_type(f, self.plan.source)}"
             for f in self.schema
+            if f.name != geometry_name
         ]
-        if self.plan.geometry is not None:
-            definitions.append(f"{_ident(self.plan.geometry.name)} {self.plan.geometry.sql_type}")
+        if self.column is not None:
+            definitions.append(f"{_ident(self.column.name)} {self.column.sql_type}")
         if self.appending:
             self._check_append_columns()
             # a temporary table: rows reach the target in one INSERT, with PostgreSQL's own casts
@@ -328,7 +349,7 @@ class _Writer:
 
     @property
     def _column_names(self) -> list[str]:
-        return list(self.schema.names) + ([self.plan.geometry.name] if self.plan.geometry else [])
+        return list(self.schema.names)
 
     @property
     def _staging_name(self) -> str:
@@ -347,23 +368,30 @@ class _Writer:
                 f"cannot append to {self.plan.qualified}: it has no column {', '.join(missing)}"
                 f" (its columns: {', '.join(self.target_columns)})"
             )
-        if self.plan.geometry is not None:
-            target_type = self.target_columns[self.plan.geometry.name]
+        if self.column is not None:
+            target_type = self.target_columns[self.column.name]
             srid = target_type.rstrip(")").rsplit(",", 1)[-1].strip() if "," in target_type else None
-            if srid is not None and srid != str(self.plan.geometry.srid):
+            if srid is not None and srid != str(self.column.srid):
                 raise LoadError(
-                    f"cannot append to {self.plan.qualified}: column {self.plan.geometry.name} is {target_type},"
-                    f" the data is in EPSG:{self.plan.geometry.srid}; pass target_crs='EPSG:{srid}'"
+                    f"cannot append to {self.plan.qualified}: column {self.column.name} is {target_type},"
+                    f" the data is in EPSG:{self.column.srid}; pass target_crs='EPSG:{srid}'"
                 )
 
     def _insert_into_target(self) -> None:
         names = self._column_names
-        selected = ", ".join(f"{_ident(name)}::{self.target_columns[name]}" for name in names)
+        selected = ", ".join(self._appended(name) for name in names)
         self._execute(
             f"INSERT INTO {_quoted(self.plan.schema, self.plan.table)} ({', '.join(map(_ident, names))})"
             f" SELECT {selected} FROM {_ident(self.staging)}"
         )
         self._execute(f"ANALYZE {_quoted(self.plan.schema, self.plan.table)}")
+
+    def _appended(self, name: str) -> str:
+        """A staging column as the target's type; single geometries become multi for a Multi target."""
+        target_type = self.target_columns[name]
+        if self.column is not None and name == self.column.name and target_type.startswith("geometry(Multi"):
+            return f"ST_Multi({_ident(name)})::{target_type}"
+        return f"{_ident(name)}::{target_type}"
 
     def _swap_in(self) -> None:
         plan = self.plan
@@ -372,16 +400,16 @@ class _Writer:
         if plan.primary_key:
             self._add_primary_key()
         index = None
-        if plan.geometry is not None and plan.spatial_index:
-            index = _index_name(self.staging, plan.geometry.name)
-            self._execute(f"CREATE INDEX {_ident(index)} ON {self._staging_name} USING gist ({_ident(plan.geometry.name)})")
+        if self.column is not None and plan.spatial_index:
+            index = _index_name(self.staging, self.column.name)
+            self._execute(f"CREATE INDEX {_ident(index)} ON {self._staging_name} USING gist ({_ident(self.column.name)})")
         self._execute(f"ANALYZE {self._staging_name}")
         if self.exists:
             self._execute(f"DROP TABLE {_quoted(plan.schema, plan.table)}")
         self._execute(f"ALTER TABLE {self._staging_name} RENAME TO {_ident(plan.table)}")
         table = _quoted(plan.schema, plan.table)
         if index:
-            self._execute(f"ALTER INDEX {_quoted(plan.schema, index)} RENAME TO {_ident(_index_name(plan.table, plan.geometry.name))}")
+            self._execute(f"ALTER INDEX {_quoted(plan.schema, index)} RENAME TO {_ident(_index_name(plan.table, self.column.name))}")
         if plan.primary_key:
             self._execute(f"ALTER TABLE {table} RENAME CONSTRAINT {_ident(self.staging + '_pkey')} TO {_ident(plan.table[:58] + '_pkey')}")
 
@@ -462,23 +490,6 @@ def _pg_type(field: pa.Field, source: str) -> str:
     raise LoadError(f"{source}: column {field.name} has type {arrow_type}, which has no PostgreSQL column type here")
 
 
-def _conform(attributes: pa.Table, schema: pa.Schema, source: str, first_row: int) -> pa.Table:
-    """Cast a later batch to the first batch's column types (a file's types may drift between batches)."""
-    if attributes.schema.equals(schema):
-        return attributes
-    if attributes.schema.names != schema.names:
-        raise LoadError(f"{source}: rows from {first_row} on have columns {attributes.schema.names}, not {schema.names}")
-    columns = []
-    for column, target in zip(attributes.columns, schema, strict=True):
-        try:
-            columns.append(column.cast(target.type) if not column.type.equals(target.type) else column)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
-            raise LoadError(
-                f"{source}: column {target.name} from row {first_row} on does not fit type {target.type}: {error}"
-            ) from None
-    return pa.Table.from_arrays(columns, schema=schema)
-
-
 def _nulls_for_sentinels(attributes: pa.Table, null_values: tuple) -> pa.Table:
     if not null_values:
         return attributes
@@ -504,99 +515,3 @@ def _detail(text: str) -> str:
     return (" (" + "; ".join(details) + ")") if details else ""
 
 
-def primary_key_columns(primary_key, columns: dict[str, str]) -> tuple[str, ...]:
-    """The database names of the primary key column(s) given by their input names."""
-    if primary_key is None:
-        return ()
-    names = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
-    return tuple(columns.get(name, snake_case(name)) for name in names)
-
-
-def _frame_crs(frame: gpd.GeoDataFrame, crs) -> pyproj.CRS:
-    if crs is not None:
-        given = geo.resolve_crs(crs, "crs")
-        if frame.crs is not None and frame.crs != given:
-            raise LoadError(f"crs={crs!r} contradicts the GeoDataFrame's CRS {frame.crs.to_string()}; use target_crs to reproject")
-        return given
-    if frame.crs is None:
-        raise LoadError("the GeoDataFrame has no CRS: pass crs='EPSG:28992' (or the right one)")
-    return pyproj.CRS(frame.crs)
-
-
-def _json_columns(frame: pd.DataFrame) -> list[str]:
-    """Object columns holding dicts (or lists of dicts): stored as jsonb."""
-    found = []
-    for name in frame.columns:
-        if frame[name].dtype == object:
-            sample = frame[name].dropna()
-            if len(sample) and isinstance(sample.iloc[0], dict | list) and not _is_flat_list(sample.iloc[0]):
-                found.append(name)
-    return found
-
-
-def _is_flat_list(value) -> bool:
-    return isinstance(value, list) and all(not isinstance(item, dict | list) for item in value)
-
-
-def _frame_batches(
-    frame: pd.DataFrame, columns: dict[str, str], geometry_name: str | None, json_names: list[str], *, count_coordinates: bool
-) -> Iterator[Batch]:
-    attribute_names = [name for name in frame.columns if name != geometry_name]
-    geometries = frame[geometry_name].to_numpy() if geometry_name else None
-    for start, stop in _slices(len(frame), geometries if count_coordinates else None):
-        chunk = pd.DataFrame(frame.iloc[start:stop][attribute_names])
-        for name in json_names:
-            chunk[name] = chunk[name].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False, default=str))
-        yield Batch(
-            attributes=_to_arrow(chunk.rename(columns=columns), first_row=start + 1),
-            geometries=geometries[start:stop] if geometries is not None else None,
-            first_row=start + 1,
-        )
-
-
-def _slices(rows: int, geometries: np.ndarray | None) -> Iterator[tuple[int, int]]:
-    """(start, stop) of each slice: FRAME_CHUNK_ROWS rows, fewer when the coordinates of ``geometries``
-    (None: not counted, as for points) pass FRAME_CHUNK_COORDINATES (but never less than one row)."""
-    start = 0
-    while start < rows:
-        stop = min(start + FRAME_CHUNK_ROWS, rows)
-        if geometries is not None:
-            coordinates = np.cumsum(shapely.get_num_coordinates(geometries[start:stop]))
-            stop = start + max(1, int(np.searchsorted(coordinates, FRAME_CHUNK_COORDINATES, side="right")))
-        yield start, stop
-        start = stop
-
-
-_CONVERSION_ERRORS = (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError)
-
-
-def _to_arrow(chunk: pd.DataFrame, *, first_row: int) -> pa.Table:
-    try:
-        table = pa.Table.from_pandas(chunk, preserve_index=False)
-    except _CONVERSION_ERRORS as error:
-        raise LoadError(f"cannot convert the data: {_where_conversion_fails(chunk, first_row)}{error.args[0]}") from None
-    for index, field_ in enumerate(table.schema):
-        if pa.types.is_dictionary(field_.type):
-            table = table.set_column(index, pa.field(field_.name, field_.type.value_type), table.column(index).cast(field_.type.value_type))
-    return table.replace_schema_metadata(None)
-
-
-def _where_conversion_fails(chunk: pd.DataFrame, first_row: int) -> str:
-    """'row N, column C: ' for the first value Arrow cannot convert with the ones before it (bisection)."""
-    for name in chunk.columns:
-        column = chunk[name]
-        if not _converts(column):
-            low, high = 1, len(column)  # the length of the shortest failing prefix lies in [low, high]
-            while low < high:
-                middle = (low + high) // 2
-                low, high = (low, middle) if not _converts(column.iloc[:middle]) else (middle + 1, high)
-            return f"row {first_row + high - 1}, column {name}: "
-    return ""
-
-
-def _converts(column: pd.Series) -> bool:
-    try:
-        pa.Array.from_pandas(column)
-    except _CONVERSION_ERRORS:
-        return False
-    return True

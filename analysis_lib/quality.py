@@ -11,6 +11,7 @@ import pandas as pd
 import pyproj
 import sqlalchemy as sa
 
+from . import extent
 from .db import connect
 from .errors import AnalysisLibError
 from .identifiers import checked_name
@@ -137,23 +138,23 @@ def _crs_name(srid: int) -> str:
 
 
 def _outside_area_of_use(qualified: str, column: str, srid: int) -> int:
-    """Geometries not within the bounds where the CRS is meant to be used: a sign of swapped x/y,
-    a wrong CRS, or coordinates in another unit."""
+    """Geometries outside the area where the CRS is used, as loads check it (``extent``): a sign of
+    swapped x/y, a wrong CRS, or coordinates in another unit."""
     if not srid:
         return 0
     try:
         crs = pyproj.CRS.from_epsg(srid)
     except pyproj.exceptions.CRSError:
         return 0
-    if crs.area_of_use is None:
+    area = extent.area_of(crs)
+    if area is None:
         return 0
-    to_crs = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    xmin, ymin, xmax, ymax = to_crs.transform_bounds(*crs.area_of_use.bounds)
+    xmin, ymin, xmax, ymax = area.bounds
     found = read(
         f"""
         SELECT count(*) AS n FROM {qualified}
         WHERE "{column}" IS NOT NULL AND NOT ST_IsEmpty("{column}")
-          AND NOT ST_Within("{column}", ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, :srid))
+          AND NOT ST_Within("{column}", ST_MakeEnvelope(:xmin, :ymin, :xmax, :ymax, CAST(:srid AS integer)))
         """,
         {"xmin": xmin, "ymin": ymin, "xmax": xmax, "ymax": ymax, "srid": srid},
     )

@@ -16,6 +16,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import shapely
+import shapely.affinity
 
 import analysis_lib as al
 from analysis_lib.files import import_file
@@ -52,7 +53,9 @@ def frame_file(name: str, frame: gpd.GeoDataFrame, **write_options):
 
 
 def rd(geometries, **columns) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"id": range(1, len(geometries) + 1), **columns}, geometry=geometries, crs="EPSG:28992")
+    """Geometries drawn near (0, 0), moved to the Dam in RD New coordinates."""
+    moved = [shapely.affinity.translate(g, 121_000, 487_000) for g in geometries]
+    return gpd.GeoDataFrame({"id": range(1, len(geometries) + 1), **columns}, geometry=moved, crs="EPSG:28992")
 
 
 def shapefile_without_prj(folder: Path):
@@ -115,7 +118,9 @@ CASES = {
         text_file("xy.csv", "naam;x;y\nA;1;2\nB;twee;3\n"), r"xy\.csv: row 2, column x: not a number: 'twee'", {"crs": "EPSG:28992"}
     ),
     "x without y": Case(text_file("x.csv", "a,b\n1,2\n"), r"x\.csv: give both x= and y= \(got x only\)", {"x": "a"}),
-    "wkt column missing": Case(text_file("w.csv", "a,b\n1,2\n"), r"w\.csv: wkt='geo' is not a column; columns: a, b", {"wkt": "geo"}),
+    "geometry column missing": Case(
+        text_file("w.csv", "a,b\n1,2\n"), r"w\.csv: geometry='geo' is not a column; columns: a, b", {"geometry": "geo"}
+    ),
     "csv without crs": Case(text_file("nocrs.csv", "id,wkt\n1,POINT (1 2)\n"), r"nocrs\.csv has no coordinate reference system: pass crs="),
     "shapefile without .prj": Case(shapefile_without_prj, r"noprj\.shp has no coordinate reference system: pass crs="),
     "shapefile without .shx": Case(shapefile_without_shx, r"noshx\.shp"),
@@ -126,15 +131,15 @@ CASES = {
         frame_file("bowtie.gpkg", rd([shapely.box(0, 0, 1, 1), BOWTIE])),
         r"bowtie\.gpkg column geom: 1 invalid geometry \(rows 2; first: Self-intersection.*\); pass make_valid=True",
     ),
-    "point after polygons in a later batch": Case(
+    "point after polygons, in a later batch, where polygons were asked for": Case(
         frame_file("mixed.geojson", rd([shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2), shapely.Point(5, 5)])),
-        r"mixed\.geojson column geom: row 3 is a Point in a Polygon column; pass geometry_type='Geometry'",
-        {"batch_size": 2},
+        r"mixed\.geojson column geom: row 3 is a Point in a Polygon column \(geometry_type='Polygon'\); pass geometry_type='Geometry'",
+        {"batch_size": 2, "geometry_type": "Polygon"},
     ),
     "unreadable geometry": Case(two_point_ring_geopackage, r"ring\.gpkg: row 3: the geometry cannot be read \(.*LinearRing.*\)"),
     "2D among 3D points": Case(
         frame_file("z.gpkg", rd([shapely.Point(1, 2, 3), shapely.Point(4, 5)])),
-        r"z\.gpkg column geom: row 2 has no Z while others do; pass z='drop'",
+        r"z\.gpkg column geom: row 1 has Z and row 2 has none; pass z='drop'",
     ),
     "table name with sql in it": Case(
         text_file("ok.csv", "a\n1\n"), r"table name 'x; drop table y' is not allowed", {"table": "x; drop table y"}
@@ -147,7 +152,7 @@ CASES = {
         {"if_exists": "append"},
     ),
     "append in another crs": Case(
-        frame_file("wgs.gpkg", rd([shapely.Point(121000, 487000)])),
+        frame_file("wgs.gpkg", rd([shapely.Point(0, 0)])),
         r"cannot append to test_\w+\.target: column geom is geometry\(Point,28992\), the data is in EPSG:4326; pass target_crs='EPSG:28992'",
         {"if_exists": "append", "target_crs": "EPSG:4326"},
     ),
@@ -165,13 +170,15 @@ CASES = {
     "crs contradicting the file": Case(
         frame_file("rd.gpkg", rd([shapely.Point(1, 2)])), r"rd\.gpkg: crs='EPSG:4326' contradicts the file's own CRS 'Amersfoort / RD New'", {"crs": "EPSG:4326"}
     ),
-    "bad value in a late csv block": Case(late_bad_integer_csv, r"late\.csv: column waarde \(read as int64, guessed from the first rows\): invalid value 'veel', after row 1\d\d,\d\d\d", {"batch_size": 1000}),
+    "a value that is not the type chosen for its column, in a late block": Case(
+        late_bad_integer_csv, r"late\.csv: row 200001, column waarde: 'veel' is not an integer", {"batch_size": 1000, "column_types": {"waarde": "integer"}}
+    ),
 }
 
 
 @pytest.fixture
 def target(schema):
-    al.load(rd([shapely.Point(121000, 487000), shapely.Point(121100, 487100)]).rename_geometry("geom"), "target", schema=schema)
+    al.load(rd([shapely.Point(0, 0), shapely.Point(100, 100)]).rename_geometry("geom"), "target", schema=schema)
     return schema
 
 

@@ -23,7 +23,7 @@ def session_state(pid: int) -> str | None:
 
 def test_reads_and_loads_share_one_session_that_idles_outside_a_transaction(scratch_table):
     first = backend_pid()
-    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=shapely.points([0, 1], [0, 1]), crs="EPSG:28992")
+    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=shapely.points([121000, 121001], [487000, 487001]), crs="EPSG:28992")
     al.load(frame, scratch_table)
     assert len(al.read(scratch_table)) == 2
     assert backend_pid() == first
@@ -71,14 +71,14 @@ def test_a_failed_query_leaves_no_aborted_session_behind():
 
 
 def _load_in_child(queue, table):
-    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs="EPSG:28992")
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.box(121000, 487000, 121001, 487001)], crs="EPSG:28992")
     al.load(frame, table, if_exists="replace")
     queue.put(backend_pid())
 
 
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_forked_child_loads_over_a_session_of_its_own_and_leaves_the_parents_alone(scratch_table):
-    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(0, 0, 1, 1)] * 2, crs="EPSG:28992")
+    frame = gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.box(121000, 487000, 121001, 487001)] * 2, crs="EPSG:28992")
     al.load(frame, scratch_table)  # the parent has used every part of a load before it forks
     parent = backend_pid()
     context = multiprocessing.get_context("fork")

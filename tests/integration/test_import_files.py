@@ -11,6 +11,7 @@ import pyogrio
 import pyproj
 import pytest
 import shapely
+import shapely.affinity
 
 import analysis_lib as al
 from analysis_lib.files import import_file
@@ -66,7 +67,7 @@ def test_shapefile_with_esri_prj_and_without_cpg(tmp_path, schema):
     path.with_suffix(".cpg").unlink()
     path.with_suffix(".prj").write_text(pyproj.CRS(28992).to_wkt("WKT1_ESRI"))  # PROJCS["RD_New", …]
     report = import_file(path, "data", schema=schema)
-    assert "encoding: no .cpg file, detected cp1252" in report.notes
+    assert report.encoding.name == "cp1252" and report.encoding.evidence.startswith("no .cpg file, not UTF-8")
     frame = imported(schema)
     assert frame["naam"].tolist()[1] == "Café 't Hoekje"
     assert frame.crs.to_epsg() == 28992
@@ -113,10 +114,10 @@ def test_dutch_csv_with_semicolons_decimal_comma_bom_and_xy(tmp_path, schema):
 
 def test_csv_with_wkt_column_and_cp1252_text(tmp_path, schema):
     path = tmp_path / "locaties.csv"
-    text = 'naam,wkt\n"Café, zaal",POINT (121380 487380)\nPlein,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\n'
+    text = 'naam,wkt\n"Café, zaal",POINT (121380 487380)\nPlein,"POLYGON ((121000 487000, 121001 487000, 121001 487001, 121000 487000))"\n'
     path.write_bytes(text.encode("cp1252"))
     report = import_file(path, "data", schema=schema, crs="EPSG:28992", geometry_type="Geometry")
-    assert "encoding: not UTF-8, detected cp1252" in report.notes
+    assert report.encoding.name == "cp1252" and "not UTF-8" in report.encoding.evidence
     frame = imported(schema)
     assert frame["naam"].tolist() == ["Café, zaal", "Plein"]
     assert frame.geometry.iloc[1].geom_type == "Polygon"
@@ -151,6 +152,7 @@ def test_plain_csv_becomes_a_plain_table(tmp_path, schema):
 def test_3d_and_mixed_single_multi_geojson(tmp_path, schema):
     path = tmp_path / "lijnen.geojson"
     lines = [shapely.LineString([(0, 0, 1), (1, 1, 2)]), shapely.MultiLineString([[(2, 2, 3), (3, 3, 4)], [(5, 5, 5), (6, 6, 6)]])]
+    lines = [shapely.affinity.translate(line, *DAM_RD) for line in lines]
     gpd.GeoDataFrame({"id": [1, 2]}, geometry=lines, crs="EPSG:28992").to_file(path)
     import_file(path, "data", schema=schema)
     assert geometry_type(schema) == "geometry(MultiLineStringZ,28992)"
@@ -183,7 +185,9 @@ def test_progress_bar_shows_rows_per_second_when_asked(tmp_path, schema, capsys)
 
 
 def test_curved_geometries_are_linearised(tmp_path, schema):
-    curve = al.read_sql("SELECT ST_AsBinary('CURVEPOLYGON(CIRCULARSTRING(0 0, 4 0, 4 4, 0 4, 0 0))'::geometry) AS w")["w"][0]
+    curve = al.read_sql(
+        "SELECT ST_AsBinary(ST_Translate('CURVEPOLYGON(CIRCULARSTRING(0 0, 4 0, 4 4, 0 4, 0 0))'::geometry, 121000, 487000)) AS w"
+    )["w"][0]
     path = tmp_path / "bocht.gpkg"
     pyogrio.raw.write(
         path, geometry=np.array([curve], dtype=object), field_data=[np.array([1])], fields=["id"],

@@ -25,9 +25,14 @@ def buurten(n: int = 3, *, offset: int = 0) -> gpd.GeoDataFrame:
             "Buurt Code": [f"AF{offset + i:04d}" for i in range(n)],
             "Inwoners": np.arange(n, dtype="int64") * 10,
         },
-        geometry=[shapely.box(121000 + i * 100, 487000, 121090 + i * 100, 487090) for i in range(offset, offset + n)],
+        # a grid of 90 m squares, 200 to a row, from the south-west of Amsterdam
+        geometry=[shapely.box(*_corner(i), *(c + 90 for c in _corner(i))) for i in range(offset, offset + n)],
         crs="EPSG:28992",
     )
+
+
+def _corner(i: int) -> tuple[int, int]:
+    return 110_000 + (i % 200) * 100, 476_000 + (i // 200) * 100
 
 
 def column_types(schema: str, table: str) -> dict[str, str]:
@@ -53,7 +58,7 @@ def test_every_supported_type_survives_load_and_read(schema):
             "j": [{"categorie": "afval", "prio": [1, 2]}, None, {"leeg": {}}],
             "a": [["x", "y"], [], None],
         },
-        geometry=[shapely.Point(121380, 487380), None, shapely.Point(0, 0)],
+        geometry=[shapely.Point(121380, 487380), None, shapely.Point(121000, 487000)],
         crs="EPSG:28992",
     )
     al.load(frame, "alles", schema=schema)
@@ -102,7 +107,7 @@ def test_a_new_table_is_filled_without_writing_its_rows_to_the_wal(schema):
     n = 500_000
     frame = gpd.GeoDataFrame(
         {"id": np.arange(n), "label": [f"melding {i}" for i in range(n)]},
-        geometry=shapely.points(rng.uniform(110_000, 135_000, (n, 2))),
+        geometry=shapely.points(rng.uniform(110_000, 135_000, n), rng.uniform(476_000, 494_000, n)),
         crs="EPSG:28992",
     )
     measured = []
@@ -127,7 +132,7 @@ def test_load_without_index_leaves_no_index(schema):
 
 def test_mixed_polygons_and_multipolygons_are_promoted(schema):
     frame = buurten(2)
-    frame.loc[1, "geometry"] = shapely.MultiPolygon([shapely.box(0, 0, 1, 1), shapely.box(2, 2, 3, 3)])
+    frame.loc[1, "geometry"] = shapely.MultiPolygon([shapely.box(121000, 487000, 121001, 487001), shapely.box(121002, 487002, 121003, 487003)])
     al.load(frame, "gemengd", schema=schema)
     assert column_types(schema, "gemengd")["geometry"] == "geometry(MultiPolygon,28992)"
     back = al.read(f"{schema}.gemengd")
@@ -135,7 +140,7 @@ def test_mixed_polygons_and_multipolygons_are_promoted(schema):
 
 
 def test_3d_points_keep_z_or_drop_it_on_request(schema):
-    frame = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.Point(1, 2, 3), shapely.Point(4, 5, 6)], crs=28992)
+    frame = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.Point(121001, 487002, 3), shapely.Point(121004, 487005, 6)], crs=28992)
     al.load(frame, "met_z", schema=schema)
     al.load(frame, "zonder_z", schema=schema, z="drop")
     assert column_types(schema, "met_z")["geometry"] == "geometry(PointZ,28992)"
@@ -144,8 +149,8 @@ def test_3d_points_keep_z_or_drop_it_on_request(schema):
 
 
 def test_invalid_geometries_are_repaired_on_request(schema):
-    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10), (0, 0)])
-    frame = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.box(0, 0, 1, 1), bowtie], crs=28992)
+    bowtie = shapely.Polygon([(121000, 487000), (121010, 487010), (121010, 487000), (121000, 487010), (121000, 487000)])
+    frame = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.box(121000, 487000, 121001, 487001), bowtie], crs=28992)
     report = al.load(frame, "hersteld", schema=schema, make_valid=True)
     assert report.repaired == 1
     assert column_types(schema, "hersteld")["geometry"] == "geometry(MultiPolygon,28992)"
@@ -175,16 +180,16 @@ def test_replace_swaps_in_the_new_table_and_append_adds(schema):
 
 
 def test_a_bad_value_in_a_late_chunk_leaves_the_old_table(schema, monkeypatch):
-    from analysis_lib import ingest
+    from analysis_lib.sources import frame as frames
 
-    monkeypatch.setattr(ingest, "FRAME_CHUNK_ROWS", 100)
+    monkeypatch.setattr(frames, "FRAME_CHUNK_ROWS", 100)
     al.load(buurten(3), "buurten", schema=schema)
     before = snapshot(schema)
     frame = buurten(1000)
     frame["Inwoners"] = frame["Inwoners"].astype(object)
     frame.loc[950, "Inwoners"] = "veel"  # chunk 10 of 10 cannot become an integer
     # the input's own message, not the driver's account of a broken stream
-    with pytest.raises(al.LoadError, match=r"^cannot convert the data: row 951, column inwoners: .*'veel'"):
+    with pytest.raises(al.LoadError, match=r"^cannot convert the data: row 951, column Inwoners: .*'veel'"):
         al.load(frame, "buurten", schema=schema, if_exists="replace")
     assert snapshot(schema) == before
 
@@ -214,7 +219,7 @@ import sys, time
 import geopandas as gpd, numpy as np, shapely
 import analysis_lib as al
 n = 1_500_000
-frame = gpd.GeoDataFrame({"id": np.arange(n)}, geometry=shapely.points(np.arange(n), np.arange(n)), crs=28992)
+frame = gpd.GeoDataFrame({"id": np.arange(n)}, geometry=shapely.points(110_000 + np.arange(n) % 25_000, 476_000 + np.arange(n) // 25_000), crs=28992)
 print("loading", flush=True)
 al.load(frame, "punten", schema=sys.argv[1], if_exists="replace")
 """

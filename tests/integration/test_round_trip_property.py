@@ -93,7 +93,7 @@ def same(left, right) -> bool:
 @given(frame=frames())
 def test_load_then_read_returns_the_same_values(schema, frame):
     table = f"t_{uuid.uuid4().hex[:10]}"
-    al.load(frame, table, schema=schema)
+    al.load(frame, table, schema=schema, check_extent=False)  # any float coordinate, not only Dutch ones
     back = al.read(f"SELECT * FROM {schema}.{table}")
     assert list(back.columns) == list(frame.columns)
     assert back.crs == frame.crs

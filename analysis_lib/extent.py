@@ -1,0 +1,118 @@
+"""Coordinates checked against the CRS they are said to be in.
+
+Every CRS has an area of use (pyproj's ``area_of_use``: RD New is the Netherlands). Geometries outside
+it, with a margin, are almost always a wrong ``crs`` (degrees labelled as RD metres put Amsterdam in
+the sea off Africa) or swapped x and y; the load stops with their count, the first rows and the likely
+cause. ``check_extent=False`` is for data that really lies outside.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyproj
+import shapely
+
+from .errors import LoadError
+
+_MARGIN = 0.1  # of the area of use's width and height, on each side
+_SHOWN_ROWS = 5
+_RD_NEW = 28992
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a CRS is used, as a box in its own coordinates (x, y with ``always_xy``)."""
+
+    crs: pyproj.CRS
+    label: str  # 'EPSG:28992 (Amersfoort / RD New)'
+    where: str  # the area of use's name
+    bounds: tuple[float, float, float, float]
+
+    def inside(self, xy_bounds: np.ndarray) -> np.ndarray:
+        """Which of the (n, 4) bounds (xmin, ymin, xmax, ymax) lie inside."""
+        xmin, ymin, xmax, ymax = self.bounds
+        return (xy_bounds[:, 0] >= xmin) & (xy_bounds[:, 1] >= ymin) & (xy_bounds[:, 2] <= xmax) & (xy_bounds[:, 3] <= ymax)
+
+
+def area_of(crs: pyproj.CRS) -> Area | None:
+    """The area of use of ``crs`` (or of its EPSG equivalent), widened by the margin; None if unknown."""
+    use = crs.area_of_use
+    code = crs.to_epsg() or crs.to_epsg(min_confidence=70)
+    if use is None and code:
+        use = pyproj.CRS.from_epsg(code).area_of_use
+    if use is None:
+        return None
+    west, south, east, north = use.bounds
+    dx, dy = (east - west) * _MARGIN, (north - south) * _MARGIN
+    box = (west - dx, max(south - dy, -90.0), east + dx, min(north + dy, 90.0))
+    label = f"EPSG:{code} ({crs.name})" if code else crs.name
+    where = use.name.rstrip(".")
+    if crs.is_geographic:
+        return Area(crs, label, where, box)
+    to_crs = pyproj.Transformer.from_crs(pyproj.CRS.from_epsg(4326), crs, always_xy=True)
+    return Area(crs, label, where, to_crs.transform_bounds(*box, densify_pts=21))
+
+
+@dataclass
+class OutsideArea:
+    """Geometries outside their CRS's area, gathered over a whole load for one error."""
+
+    area: Area
+    where: str
+    count: int = 0
+    checked: int = 0
+    rows: list[int] = field(default_factory=list)
+    first: tuple[float, float] | None = None
+    bounds: np.ndarray = field(default_factory=lambda: np.array([np.inf, np.inf, -np.inf, -np.inf]))
+    swapped_inside: bool = True
+
+    def check(self, geometries: np.ndarray, first_row: int) -> None:
+        """Take in a batch (missing geometries are skipped)."""
+        present = np.flatnonzero(~shapely.is_missing(geometries))
+        self.checked += len(present)
+        if not len(present):
+            return
+        boxes = shapely.bounds(geometries[present])
+        outside = ~self.area.inside(boxes)
+        if not outside.any():
+            return
+        off = boxes[outside]
+        self.count += int(outside.sum())
+        if len(self.rows) < _SHOWN_ROWS:
+            self.rows += (present[outside][: _SHOWN_ROWS - len(self.rows)] + first_row).tolist()
+        if self.first is None:
+            self.first = (float(off[0, 0]), float(off[0, 1]))
+        self.bounds = np.r_[np.minimum(self.bounds[:2], off[:, :2].min(axis=0)), np.maximum(self.bounds[2:], off[:, 2:].max(axis=0))]
+        self.swapped_inside &= bool(self.area.inside(off[:, [1, 0, 3, 2]]).all())
+
+    def error(self) -> LoadError | None:
+        if not self.count:
+            return None
+        xmin, ymin, xmax, ymax = self.area.bounds
+        rows = ", ".join(map(str, self.rows)) + (", …" if self.count > len(self.rows) else "")
+        x, y = self.first
+        return LoadError(
+            f"{self.where}: {self.count:,} of {self.checked:,} geometries lie outside the area where {self.area.label} is used"
+            f" ({self.area.where}: x {xmin:,.6g} to {xmax:,.6g}, y {ymin:,.6g} to {ymax:,.6g}); rows {rows}, the first at"
+            f" ({x:.6g}, {y:.6g}). {self._likely_cause()} Nothing was loaded; pass check_extent=False if they really lie there"
+        )
+
+    def _likely_cause(self) -> str:
+        xmin, ymin, xmax, ymax = self.bounds
+        in_degrees = -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90
+        if self.area.crs.is_projected and in_degrees:
+            return "These look like degrees (longitude, latitude): did you mean crs='EPSG:4326'?"
+        if self.swapped_inside:
+            return "x and y look swapped: name the columns the other way round (x=…, y=…), or swap the axes in the source."
+        if self.area.crs.is_geographic and _inside_rd_new(self.bounds):
+            return "These look like RD New metres: did you mean crs='EPSG:28992'?"
+        if self.area.crs.is_geographic:
+            return "These look like projected coordinates (metres), not degrees: give crs= the CRS they are in."
+        return "The crs given for them is probably not the one they are in."
+
+
+def _inside_rd_new(bounds: np.ndarray) -> bool:
+    rd = area_of(pyproj.CRS.from_epsg(_RD_NEW))
+    return bool(rd.inside(bounds.reshape(1, 4))[0])

@@ -1,0 +1,446 @@
+"""The one place that decides how an input becomes a table: which columns, of which types, where the
+geometries come from, in which CRS, and the rules they must meet. Files and DataFrames alike go
+source (``sources``) -> plan (here) -> batches (here) -> writer (``ingest``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from itertools import chain
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyproj
+
+from . import extent
+from . import geometry as geo
+from .errors import InputFileError, LoadError
+from .identifiers import checked_name, normalise_columns, snake_case
+from .sources import geometries as geometry_input
+from .sources.source import Column, RawBatch, Source
+from .sources.text_types import TYPE_NAMES, arrow_type, convert
+
+IF_EXISTS = ("fail", "replace", "append")
+GEOMETRY_COLUMN = "geom"
+# x/y column pairs by name (after snake_case); the first of each pair is x
+XY_NAMES = [
+    ("x", "y"), ("x_coord", "y_coord"), ("xcoord", "ycoord"), ("coord_x", "coord_y"), ("x_coordinaat", "y_coordinaat"),
+    ("rd_x", "rd_y"), ("x_rd", "y_rd"), ("lon", "lat"), ("lng", "lat"), ("long", "lat"), ("longitude", "latitude"),
+    ("lengtegraad", "breedtegraad"),
+]
+LONLAT_NAMES = {"lon", "lng", "long", "longitude", "lengtegraad"}
+_TEXT_GEOMETRY_CRS = {"GeoJSON": 4326}  # RFC 7946: GeoJSON coordinates are WGS 84
+
+
+@dataclass
+class Options:
+    """What the caller asked for; ``decide`` turns it and the source into a Plan."""
+
+    table: str
+    schema: str = "public"
+    if_exists: str = "fail"
+    crs: object = None
+    target_crs: object = None
+    geometry: str | None = None  # a column holding WKT, EWKT, GeoJSON or hex WKB
+    x: str | None = None
+    y: str | None = None
+    columns: list[str] | None = None
+    column_types: Mapping[str, str] = field(default_factory=dict)
+    null_values: tuple = ()
+    make_valid: bool = False
+    z: str = "keep"
+    geometry_type: str | None = None
+    primary_key: object = None
+    spatial_index: bool = True
+    check_extent: bool = True
+
+    def __post_init__(self):
+        checked_name(self.table, "table name")
+        checked_name(self.schema, "schema name")
+        if self.if_exists not in IF_EXISTS:
+            raise LoadError(f"if_exists={self.if_exists!r} is not one of {', '.join(IF_EXISTS)}")
+        if self.z not in geo.Z_POLICIES:
+            raise LoadError(f"z={self.z!r} is not one of {', '.join(geo.Z_POLICIES)}")
+        for name, type_name in self.column_types.items():
+            if type_name not in TYPE_NAMES:
+                raise LoadError(f"column_types: {name!r}: {type_name!r} is not one of {', '.join(TYPE_NAMES)}")
+
+
+@dataclass
+class Attribute:
+    """One attribute column: its name in the input and in the table, and the type it is stored as."""
+
+    input_name: str
+    name: str
+    type: pa.DataType
+    conversion: str  # 'none', 'text' (text cells to type), 'cast' (the input's type to another), 'json' (nested to JSON text)
+    json: bool = False  # stored as jsonb
+
+
+@dataclass
+class GeometryPlan:
+    """Where a load's geometries come from and the rules they meet on the way in."""
+
+    name: str  # the column in the table
+    origin: str  # 'own' (the format's geometry), 'text' (a column of WKT, GeoJSON, hex WKB) or 'xy'
+    input_columns: tuple[str, ...]  # the text column, or the x and y columns
+    text_kind: str | None
+    source_crs: pyproj.CRS
+    srid: int
+    transformer: pyproj.Transformer | None
+    typer: geo.ColumnTyper
+    area: extent.Area | None  # None: extent not checked
+    srid_from_values: int | None = None  # the SRID every value carries (EWKT, EWKB), if any
+
+
+@dataclass
+class Plan:
+    """Where and how a load writes: decided once, before the first row is written."""
+
+    table: str
+    schema: str
+    if_exists: str
+    source: str  # names the input in messages
+    attributes: list[Attribute]
+    geometry: GeometryPlan | None
+    primary_key: tuple[str, ...]
+    spatial_index: bool
+    null_values: tuple
+    make_valid: bool
+    z: str
+    columns: dict[str, str]  # input name -> column name in the table
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def json_columns(self) -> frozenset[str]:
+        return frozenset(a.name for a in self.attributes if a.json)
+
+
+@dataclass
+class Batch:
+    """A slice of the input ready for the writer: attribute columns as stored, and geometries."""
+
+    attributes: pa.Table
+    geometries: np.ndarray | None
+    first_row: int  # 1-based number of the batch's first row in the input
+    repaired_rows: list[int] = field(default_factory=list)  # repaired while reading (make_valid)
+    nulled_rows: list[int] = field(default_factory=list)  # unreadable, stored as NULL (make_valid)
+    markers: dict[str, int] = field(default_factory=dict)  # column -> missing-value markers stored as NULL
+
+
+def decide(source: Source, options: Options) -> tuple[Plan, Iterator[Batch]]:
+    """The plan for loading ``source`` as asked, and its batches (the first one read to decide)."""
+    chosen = _chosen_columns(source, options)
+    origin, input_columns, text_kind = _geometry_origin(source, options)
+    attribute_columns = [c for c in chosen if not (origin == "text" and c.name in input_columns)]
+    geometry_name = _geometry_name(source, origin)
+    names = normalise_columns([geometry_name] + [c.name for c in attribute_columns] if geometry_name else [c.name for c in attribute_columns])
+    db_name = {c.name: names[c.name] for c in attribute_columns}
+    attributes = [_attribute(source, c, db_name[c.name], options) for c in attribute_columns]
+    read_columns = [c.name for c in attribute_columns] + [n for n in input_columns if origin != "own"]
+    raw = (batch for batch in source.read(list(dict.fromkeys(read_columns)), options.make_valid) if batch.table.num_rows)
+    first = next(raw, None)
+    if first is None:
+        raise InputFileError(f"{source.name}: no rows to import")
+    notes = ([f"encoding: {source.encoding}"] if source.encoding is not None else []) + list(source.notes)
+    geometry, first_decoded = None, None
+    if origin is not None:
+        first_decoded = _decoded(first, origin, input_columns, text_kind, source, options.make_valid)
+        geometry = _geometry_plan(source, options, origin, input_columns, text_kind, names[geometry_name], first_decoded, notes)
+    plan = Plan(
+        table=options.table, schema=options.schema, if_exists=options.if_exists, source=source.name, attributes=attributes,
+        geometry=geometry, primary_key=_primary_key(options.primary_key, names), spatial_index=options.spatial_index,
+        null_values=tuple(v for v in options.null_values if not isinstance(v, str)), make_valid=options.make_valid, z=options.z,
+        columns={c.name: db_name[c.name] for c in attribute_columns} | ({geometry_name: names[geometry_name]} if geometry_name else {}),
+        notes=notes,
+    )
+    return plan, _batches(plan, source, chain([(first, first_decoded)], ((batch, None) for batch in raw)), options)
+
+
+# --- columns and their types ----------------------------------------------------------------------
+
+
+def _chosen_columns(source: Source, options: Options) -> list[Column]:
+    if options.columns is None:
+        return list(source.columns)
+    known = {c.name for c in source.columns}
+    unknown = [name for name in options.columns if name not in known]
+    if unknown:
+        raise InputFileError(f"{source.name}: columns: no column {', '.join(map(repr, unknown))}; its columns: {', '.join(known)}")
+    return [source.column(name) for name in dict.fromkeys(options.columns)]
+
+
+def _attribute(source: Source, column: Column, name: str, options: Options) -> Attribute:
+    chosen = options.column_types.get(column.name) or options.column_types.get(name)
+    evidence = column.evidence if source.types_from_values else None
+    if chosen is not None:
+        type_name = "timestamptz" if chosen == "timestamp" and evidence and evidence.type_name == "timestamptz" else chosen
+        target = arrow_type(type_name, evidence)
+        if evidence is not None:
+            return Attribute(column.name, name, target, "text")
+        return Attribute(column.name, name, target, "none" if column.type.equals(target) else "cast")
+    if evidence is not None:
+        return Attribute(column.name, name, arrow_type(evidence.type_name, evidence), "text")
+    if column.json:
+        return Attribute(column.name, name, pa.string(), "none", json=True)
+    if _is_nested(column.type):
+        return Attribute(column.name, name, pa.string(), "json", json=True)
+    if pa.types.is_dictionary(column.type):
+        return Attribute(column.name, name, column.type.value_type, "cast")
+    if pa.types.is_null(column.type):
+        return Attribute(column.name, name, pa.string(), "cast")
+    return Attribute(column.name, name, column.type, "none")
+
+
+def _is_nested(arrow_type: pa.DataType) -> bool:
+    """Struct, map, JSON text, and lists of such (lists of plain values become arrays)."""
+    if isinstance(arrow_type, pa.ExtensionType):
+        return True  # arrow.json (GDAL's JSON fields) and other annotated types
+    if pa.types.is_struct(arrow_type) or pa.types.is_map(arrow_type):
+        return True
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type):
+        return _is_nested(arrow_type.value_type) or pa.types.is_list(arrow_type.value_type)
+    return False
+
+
+def _primary_key(primary_key, names: dict[str, str]) -> tuple[str, ...]:
+    if primary_key is None:
+        return ()
+    given = (primary_key,) if isinstance(primary_key, str) else tuple(primary_key)
+    return tuple(names.get(name, name) for name in given)
+
+
+# --- where the geometries come from ---------------------------------------------------------------
+
+
+def _geometry_origin(source: Source, options: Options) -> tuple[str | None, tuple[str, ...], str | None]:
+    named = {"geometry": options.geometry, "x": options.x, "y": options.y}
+    known = [c.name for c in source.columns]
+    for parameter, value in named.items():
+        if value is not None and value not in known:
+            raise InputFileError(f"{source.name}: {parameter}={value!r} is not a column; columns: {', '.join(known)}")
+    if (options.x is None) != (options.y is None):
+        raise InputFileError(f"{source.name}: give both x= and y= (got {'x' if options.x else 'y'} only)")
+    if options.geometry and options.x:
+        raise InputFileError(f"{source.name}: give geometry= or x=/y=, not both")
+    if source.geometry is not None:
+        if options.geometry or options.x:
+            raise InputFileError(f"{source.name} has a geometry of its own ({source.geometry.name}); geometry=, x= and y= are for tables of cells (CSV, XLSX)")
+        return "own", (), None
+    if options.geometry:
+        return "text", (options.geometry,), _text_kind(source.column(options.geometry))
+    if options.x:
+        return "xy", (options.x, options.y), None
+    if not source.tabular:
+        return None, (), None
+    candidates = _candidates(source)
+    if len(candidates) > 1:
+        raise InputFileError(
+            f"{source.name}: {len(candidates)} ways to make geometries: {'; '.join(c.description for c in candidates)}."
+            f" Choose one: {' or '.join(c.choice for c in candidates)}"
+        )
+    if candidates:
+        return candidates[0].origin, candidates[0].columns, candidates[0].kind
+    return None, (), None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    origin: str
+    columns: tuple[str, ...]
+    kind: str | None
+
+    @property
+    def description(self) -> str:
+        return f"column {self.columns[0]} ({self.kind})" if self.origin == "text" else f"columns {self.columns[0]}/{self.columns[1]} (x/y)"
+
+    @property
+    def choice(self) -> str:
+        return f"geometry={self.columns[0]!r}" if self.origin == "text" else f"x={self.columns[0]!r}, y={self.columns[1]!r}"
+
+
+def _candidates(source: Source) -> list[_Candidate]:
+    """Columns whose every value is a geometry (WKT, GeoJSON, hex WKB), and x/y pairs by their names."""
+    found = [
+        _Candidate("text", (c.name,), c.evidence.geometry_kind) for c in source.columns if c.evidence and c.evidence.geometry_kind
+    ]
+    by_snake = {}
+    for column in source.columns:
+        by_snake.setdefault(snake_case(column.name), column.name)
+    for x_name, y_name in XY_NAMES:
+        if x_name in by_snake and y_name in by_snake:
+            pair = _Candidate("xy", (by_snake[x_name], by_snake[y_name]), None)
+            if pair not in found:
+                found.append(pair)
+    return found
+
+
+def _text_kind(column: Column) -> str:
+    return (column.evidence.geometry_kind if column.evidence else None) or "WKT"
+
+
+def _geometry_name(source: Source, origin: str | None) -> str | None:
+    if origin is None:
+        return None
+    return source.geometry.name if origin == "own" else GEOMETRY_COLUMN
+
+
+def _decoded(raw: RawBatch, origin: str, input_columns, text_kind, source: Source, make_valid: bool):
+    if origin == "own":
+        return raw.geometries
+    if origin == "text":
+        return geometry_input.from_text(raw.table.column(input_columns[0]).combine_chunks(), text_kind, where=source.name,
+                                        name=input_columns[0], first_row=raw.first_row, make_valid=make_valid)
+    x, y = input_columns
+    return geometry_input.from_xy(_numbers(raw.table.column(x), source), _numbers(raw.table.column(y), source), (x, y),
+                                  where=source.name, first_row=raw.first_row)
+
+
+def _numbers(column: pa.ChunkedArray, source: Source) -> pa.Array:
+    values = column.combine_chunks()
+    if source.decimal != "." and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        values = pc.replace_substring(values, source.decimal, ".")
+    return values
+
+
+def _geometry_plan(source, options, origin, input_columns, text_kind, name, first_decoded, notes) -> GeometryPlan:
+    where_column = input_columns[0] if origin == "text" else "geometry" if origin == "xy" else name
+    srid_from_values = _srid_from_values(first_decoded, source, where_column)
+    source_crs = _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes)
+    final_crs = geo.resolve_crs(options.target_crs, "target_crs") if options.target_crs is not None else source_crs
+    srid = geo.epsg_of(final_crs, "target_crs" if options.target_crs is not None else "the CRS")
+    transformer = pyproj.Transformer.from_crs(source_crs, final_crs, always_xy=True) if final_crs != source_crs else None
+    declared = source.geometry.declared_type if origin == "own" else None
+    fixed = options.geometry_type
+    where = f"{source.name} column {name}" if origin != "text" else f"{source.name} column {input_columns[0]}"
+    typer = geo.ColumnTyper(name, srid, z=options.z, make_valid=options.make_valid, declared=declared, fixed=fixed, where=where)
+    whole = source.geometry.values if origin == "own" and source.geometry.values is not None else None
+    if whole is not None:
+        typer.add(geo.normalised(whole, z=options.z), 1)
+    area = extent.area_of(source_crs) if options.check_extent else None
+    return GeometryPlan(
+        name=name, origin=origin, input_columns=tuple(input_columns), text_kind=text_kind, source_crs=source_crs, srid=srid,
+        transformer=transformer, typer=typer, area=area, srid_from_values=srid_from_values,
+    )
+
+
+def _srid_from_values(decoded, source: Source, column: str) -> int | None:
+    if decoded is None or not decoded.srids:
+        return None
+    if len(decoded.srids) > 1:
+        shown = ", ".join("none" if s == 0 else str(s) for s in sorted(decoded.srids))
+        raise InputFileError(f"{source.name} column {column}: the values carry different SRIDs ({shown}); one CRS per column")
+    return next(iter(decoded.srids))
+
+
+def _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes) -> pyproj.CRS:
+    given = geo.resolve_crs(options.crs, "crs") if options.crs is not None else None
+    own = source.geometry.crs if origin == "own" else None
+    if srid_from_values is not None:
+        from_values = geo.resolve_crs(f"EPSG:{srid_from_values}", "the SRID in the values")
+        own = own or from_values
+        if own != from_values:
+            raise InputFileError(f"{source.name}: the geometries carry SRID {srid_from_values}, the file says {own.name!r}")
+    if given is not None:
+        if own is not None and own != given:
+            what = "the SRID in its values" if srid_from_values is not None else "the file's own CRS"
+            raise InputFileError(f"{source.name}: crs={options.crs!r} contradicts {what} {own.name!r}; use target_crs to reproject")
+        return given
+    if own is not None:
+        if srid_from_values is not None and origin != "own":
+            notes.append(f"CRS: EPSG:{srid_from_values}, from the SRID in the values")
+        return own
+    if origin == "text" and text_kind in _TEXT_GEOMETRY_CRS:
+        notes.append(f"CRS: EPSG:{_TEXT_GEOMETRY_CRS[text_kind]} assumed for {text_kind} (its standard)")
+        return pyproj.CRS.from_epsg(_TEXT_GEOMETRY_CRS[text_kind])
+    if origin == "xy" and snake_case(input_columns[0]) in LONLAT_NAMES:
+        notes.append(f"CRS: EPSG:4326 assumed from the column names {input_columns[0]}/{input_columns[1]}")
+        return pyproj.CRS.from_epsg(4326)
+    raise InputFileError(f"{source.name} has no coordinate reference system: pass crs='EPSG:28992' (or the right one)")
+
+
+# --- batches --------------------------------------------------------------------------------------
+
+
+def _batches(plan: Plan, source: Source, raw: Iterator[tuple[RawBatch, object]], options: Options) -> Iterator[Batch]:
+    string_nulls = [v for v in options.null_values if isinstance(v, str)]
+    for batch, decoded in raw:
+        if plan.geometry is not None and decoded is None:
+            decoded = _decoded(batch, plan.geometry.origin, plan.geometry.input_columns, plan.geometry.text_kind, source, plan.make_valid)
+            _check_srids(decoded, plan.geometry, source, batch.first_row)
+        attributes, markers = _converted(plan, source, batch, string_nulls)
+        if decoded is not None and decoded.linearised and geometry_input.LINEARISED_NOTE not in plan.notes:
+            plan.notes.append(geometry_input.LINEARISED_NOTE)
+        yield Batch(
+            attributes=attributes, geometries=decoded.geometries if decoded is not None else None, first_row=batch.first_row,
+            repaired_rows=decoded.repaired_rows if decoded else [], nulled_rows=decoded.nulled_rows if decoded else [],
+            markers=markers,
+        )
+
+
+def _check_srids(decoded, geometry: GeometryPlan, source: Source, first_row: int) -> None:
+    if decoded.srids and decoded.srids != {geometry.srid_from_values}:
+        found = ", ".join("none" if s == 0 else str(s) for s in sorted(decoded.srids))
+        raise InputFileError(
+            f"{source.name}: rows from {first_row:,} on carry SRID {found}, earlier rows {geometry.srid_from_values or 'none'};"
+            " one CRS per column"
+        )
+
+
+def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str]) -> tuple[pa.Table, dict[str, int]]:
+    table, markers = raw.table.select([]), {}  # keeps the row count when there are no attributes
+    for attribute in plan.attributes:
+        values = raw.table.column(attribute.input_name).combine_chunks()
+        if string_nulls and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            values = pc.if_else(pc.is_in(values, pa.array(string_nulls)), pa.scalar(None, values.type), values)
+        if attribute.conversion == "text":
+            values, count = convert(values, attribute.type, decimal=source.decimal, where=source.name, column=attribute.input_name,
+                                    first_row=raw.first_row)
+            if count:
+                markers[attribute.name] = count
+        elif attribute.conversion == "json":
+            values = _as_json(values)
+        elif attribute.conversion == "cast":
+            values = _cast(values, attribute.type, source.name, attribute.input_name, raw.first_row)
+        table = table.append_column(attribute.name, values)
+    return table, markers
+
+
+def _as_json(values: pa.Array) -> pa.Array:
+    if isinstance(values.type, pa.ExtensionType):
+        storage = values.storage
+        if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
+            return storage.cast(pa.string())  # JSON text already (GDAL's JSON fields)
+        values = storage
+    return pa.array([None if v is None else json.dumps(_plain(v), ensure_ascii=False, default=str) for v in values.to_pylist()], pa.string())
+
+
+def _plain(value):
+    """Arrow's Python values as JSON-able ones (a map arrives as a list of key-value pairs)."""
+    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return {str(k): _plain(v) for k, v in value}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _cast(values: pa.Array, target: pa.DataType, where: str, column: str, first_row: int) -> pa.Array:
+    try:
+        return values.cast(target)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    for index in range(len(values)):
+        try:
+            values[index : index + 1].cast(target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise InputFileError(f"{where}: row {first_row + index}, column {column}: {values[index].as_py()!r} is not of type {target}") from None
+    raise InputFileError(f"{where}: column {column} cannot be stored as {target}")

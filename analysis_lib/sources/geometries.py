@@ -1,0 +1,175 @@
+"""Geometries out of what a file holds: WKB (OGR formats, GeoParquet), text columns with WKT, EWKT,
+GeoJSON or hex WKB, and x/y columns.
+
+Unreadable geometries (a ring of two points, an unclosed ring) are an error that names the row; with
+``make_valid`` shapely's reader repairs them instead (``on_invalid="fix"``), and what it cannot read
+becomes NULL; both are reported by row. Curves (CircularString, CurvePolygon, …) are linearised by
+PostGIS, since shapely reads none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import shapely
+import sqlalchemy as sa
+
+from .. import wkb
+from ..db import engine
+from ..errors import InputFileError
+
+# ISO WKB codes of CircularString, CompoundCurve, CurvePolygon, MultiCurve, MultiSurface, Curve, Surface
+_CURVED_WKB_TYPES = {8, 9, 10, 11, 12, 13, 14}
+LINEARISED_NOTE = "curved geometries linearised (PostGIS ST_CurveToLine)"
+
+
+@dataclass
+class Decoded:
+    """A batch's geometries (None where missing) and what reading them took."""
+
+    geometries: np.ndarray
+    srids: set[int] = field(default_factory=set)  # SRIDs the values carry (EWKT, EWKB); 0: none
+    repaired_rows: list[int] = field(default_factory=list)  # 1-based rows shapely's reader repaired
+    nulled_rows: list[int] = field(default_factory=list)  # 1-based rows it could not read at all
+    linearised: bool = False
+
+
+def from_wkb(column: pa.ChunkedArray | pa.Array, *, where: str, first_row: int, make_valid: bool) -> Decoded:
+    """Shapely geometries from a binary WKB column."""
+    try:
+        geometries, srids = wkb.decode(column)
+        return Decoded(geometries, _carried(srids))
+    except (NotImplementedError, shapely.errors.GEOSException):
+        pass  # curves or a broken geometry: find which
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if isinstance(column.type, pa.ExtensionType):
+        column = column.storage
+    return _from_wkb_values(column.to_numpy(zero_copy_only=False), where=where, first_row=first_row, make_valid=make_valid)
+
+
+def from_text(column: pa.Array, kind: str, *, where: str, name: str, first_row: int, make_valid: bool) -> Decoded:
+    """Shapely geometries from a text column ``name`` of ``kind`` 'WKT' (also EWKT), 'GeoJSON' or 'WKB (hex)';
+    ``where`` names the file."""
+    values = pc.utf8_trim_whitespace(column.cast(pa.string()))
+    present = pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
+    if kind == "WKB (hex)":
+        # text that is not hex becomes one byte no reader takes: an unreadable geometry, named by its row
+        raw = np.array([None if not v else bytes.fromhex(v) if _is_hex(v) else b"?" for v in values.to_pylist()], dtype=object)
+        return _from_wkb_values(raw, where=where, column=name, first_row=first_row, make_valid=make_valid)
+    srids: set[int] = set()
+    if kind == "WKT":
+        parts = pc.extract_regex(values, r"^(?i:SRID=(?P<srid>[0-9]+);)?\s*(?P<wkt>.*)$")
+        srid_text = pc.filter(pc.struct_field(parts, "srid"), pa.array(present))
+        srids = {int(s) if s else 0 for s in pc.unique(srid_text).to_pylist()}
+        text = pc.struct_field(parts, "wkt").to_numpy(zero_copy_only=False)
+        reader, reader_name = shapely.from_wkt, "WKT"
+    else:
+        text = values.to_numpy(zero_copy_only=False)
+        reader, reader_name = shapely.from_geojson, "a GeoJSON geometry"
+    text = np.where(present, text, None)
+    with wkb.collector_paused():
+        geometries = reader(text, on_invalid="ignore")
+    broken = present & shapely.is_missing(geometries)
+    if broken.any():
+        row = int(np.flatnonzero(broken)[0])
+        raise InputFileError(f"{where}: row {row + first_row}, column {name}: not {reader_name}: {str(values[row].as_py())[:60]!r}")
+    return Decoded(geometries, _carried(srids))
+
+
+def from_xy(x: pa.Array, y: pa.Array, names: tuple[str, str], *, where: str, first_row: int) -> Decoded:
+    """Points from two number columns; a row missing either coordinate has no geometry."""
+    coordinates = []
+    for column, label in zip((x, y), names, strict=True):
+        try:
+            coordinates.append(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = column.to_pylist()
+            row = next(i for i, v in enumerate(values) if v is not None and not _is_number(v))
+            raise InputFileError(f"{where}: row {row + first_row}, column {label}: not a number: {values[row]!r}") from None
+    xs, ys = coordinates
+    missing = np.isnan(xs) | np.isnan(ys)
+    with wkb.collector_paused():
+        points = shapely.points(np.where(missing, 0, xs), np.where(missing, 0, ys))
+    points[missing] = None
+    return Decoded(points)
+
+
+def _from_wkb_values(values: np.ndarray, *, where: str, first_row: int, make_valid: bool, column: str | None = None) -> Decoded:
+    present = np.array([v is not None and len(v) > 0 for v in values], dtype=bool)
+    curved = np.array([bool(v) and len(v) >= 5 and _wkb_type(v) in _CURVED_WKB_TYPES for v in values], dtype=bool)
+    geometries = np.full(len(values), None, dtype=object)
+    with wkb.collector_paused():
+        geometries[~curved] = shapely.from_wkb(values[~curved], on_invalid="ignore")
+    decoded = Decoded(geometries)
+    broken = present & ~curved & shapely.is_missing(geometries)
+    if broken.any():
+        if not make_valid:
+            row = int(np.flatnonzero(broken)[0])
+            in_column = f", column {column}" if column else ""
+            raise InputFileError(
+                f"{where}: row {row + first_row}{in_column}: the geometry cannot be read ({_reason(values[row])});"
+                " pass make_valid=True to repair what can be repaired"
+            )
+        with wkb.collector_paused():
+            geometries[broken] = shapely.from_wkb(values[broken], on_invalid="fix")
+        fixed = broken & ~shapely.is_missing(geometries)
+        decoded.repaired_rows = (np.flatnonzero(fixed) + first_row).tolist()
+        decoded.nulled_rows = (np.flatnonzero(broken & ~fixed) + first_row).tolist()
+    if curved.any():
+        geometries[curved] = _linearised(values[curved], where, np.flatnonzero(curved) + first_row)
+        decoded.linearised = True
+    decoded.srids = _carried(set(shapely.get_srid(geometries[~shapely.is_missing(geometries)]).tolist()))
+    return decoded
+
+
+def _carried(srids: set[int]) -> set[int]:
+    """The SRIDs values carry; 0 stays in only beside others (some values with an SRID, some without)."""
+    return set() if srids <= {0} else srids
+
+
+def _reason(value: bytes) -> str:
+    try:
+        shapely.from_wkb(value)
+    except shapely.errors.GEOSException as error:
+        return str(error)
+    return "not WKB"
+
+
+def _wkb_type(value: bytes) -> int:
+    code = int.from_bytes(value[1:5], "little" if value[0] == 1 else "big")
+    return (code & 0x0FFFFFFF) % 1000
+
+
+def _linearised(values: np.ndarray, where: str, rows: np.ndarray) -> np.ndarray:
+    """Curves as line segments, by PostGIS."""
+    try:
+        with engine().connect() as connection:
+            linear = connection.execute(
+                sa.text(
+                    "SELECT ST_AsBinary(ST_CurveToLine(ST_GeomFromWKB(w))) FROM unnest(CAST(:w AS bytea[]))"
+                    " WITH ORDINALITY AS t(w, i) ORDER BY i"
+                ),
+                {"w": [bytes(v) for v in values]},
+            ).scalars().all()
+    except sa.exc.DBAPIError as error:
+        raise InputFileError(
+            f"{where}: rows {', '.join(map(str, rows[:5]))} hold geometries neither shapely nor PostGIS can read"
+            f" ({str(error.orig).splitlines()[0]})"
+        ) from None
+    return shapely.from_wkb(np.array(linear, dtype=object))
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _is_number(value) -> bool:
+    try:
+        float(value)
+        return True
+    except (TypeError, ValueError):
+        return False
