@@ -1,13 +1,15 @@
-"""Coordinates checked against the CRS they are said to be in.
+"""Coordinates checked against the CRS they are said to be in, and the one they are stored in.
 
 Every CRS has an area of use (pyproj's ``area_of_use``: RD New is the Netherlands). Geometries outside
 it, with a margin, are almost always a wrong ``crs`` (degrees labelled as RD metres put Amsterdam in
-the sea off Africa) or swapped x and y; the load stops with their count, the first rows and the likely
-cause. ``check_extent=False`` is for data that really lies outside.
+the sea off Africa) or swapped x and y; reprojected into a CRS outside its area, they are distorted
+(areas and distances wrong, rings crossing themselves). Either way the load stops with their count,
+the first rows and the likely cause. ``check_extent=False`` is for data that really lies outside.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,7 +48,7 @@ def area_of(crs: pyproj.CRS) -> Area | None:
         return None
     west, south, east, north = use.bounds
     dx, dy = (east - west) * _MARGIN, (north - south) * _MARGIN
-    box = (west - dx, max(south - dy, -90.0), east + dx, min(north + dy, 90.0))
+    box = (west - dx, south - dy, east + dx, north + dy)
     label = f"EPSG:{code} ({crs.name})" if code else crs.name
     where = use.name.rstrip(".")
     if crs.is_geographic:
@@ -61,6 +63,7 @@ class OutsideArea:
 
     area: Area
     where: str
+    stored: bool = False  # the area of the CRS they are reprojected to, not the one they are in
     count: int = 0
     checked: int = 0
     rows: list[int] = field(default_factory=list)
@@ -68,8 +71,9 @@ class OutsideArea:
     bounds: np.ndarray = field(default_factory=lambda: np.array([np.inf, np.inf, -np.inf, -np.inf]))
     swapped_inside: bool = True
 
-    def check(self, geometries: np.ndarray, first_row: int) -> None:
-        """Take in a batch (missing geometries are skipped)."""
+    def check(self, geometries: np.ndarray, first_row: int, *, swapped: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+        """Take in a batch (missing geometries are skipped). ``swapped(rows)`` gives those rows' geometries
+        as they would be with x and y swapped in the input (default: their own x and y swapped)."""
         present = np.flatnonzero(~shapely.is_missing(geometries))
         self.checked += len(present)
         if not len(present):
@@ -85,7 +89,10 @@ class OutsideArea:
         if self.first is None:
             self.first = (float(off[0, 0]), float(off[0, 1]))
         self.bounds = np.r_[np.minimum(self.bounds[:2], off[:, :2].min(axis=0)), np.maximum(self.bounds[2:], off[:, 2:].max(axis=0))]
-        self.swapped_inside &= bool(self.area.inside(off[:, [1, 0, 3, 2]]).all())
+        if swapped is None:
+            self.swapped_inside &= bool(self.area.inside(off[:, [1, 0, 3, 2]]).all())
+        else:
+            self.swapped_inside &= bool(self.area.inside(shapely.bounds(swapped(present[outside]))).all())
 
     def error(self) -> LoadError | None:
         if not self.count:
@@ -93,10 +100,20 @@ class OutsideArea:
         xmin, ymin, xmax, ymax = self.area.bounds
         rows = ", ".join(map(str, self.rows)) + (", …" if self.count > len(self.rows) else "")
         x, y = self.first
+        role = "the target CRS " if self.stored else ""
+        cause = self._stored_cause() if self.stored else self._likely_cause()
         return LoadError(
-            f"{self.where}: {self.count:,} of {self.checked:,} geometries lie outside the area where {self.area.label} is used"
+            f"{self.where}: {self.count:,} of {self.checked:,} geometries lie outside the area where {role}{self.area.label} is used"
             f" ({self.area.where}: x {xmin:,.6g} to {xmax:,.6g}, y {ymin:,.6g} to {ymax:,.6g}); rows {rows}, the first at"
-            f" ({x:.6g}, {y:.6g}). {self._likely_cause()} Nothing was loaded; pass check_extent=False if they really lie there"
+            f" ({x:.6g}, {y:.6g}). {cause} Nothing was loaded; pass check_extent=False if they really lie there"
+        )
+
+    def _stored_cause(self) -> str:
+        if self.swapped_inside:
+            return "x and y look swapped (longitude and latitude the other way round)."
+        return (
+            "Reprojected there they would be distorted: keep them in their own CRS with target_crs=None,"
+            " or choose a target_crs made for where they are."
         )
 
     def _likely_cause(self) -> str:
@@ -108,9 +125,9 @@ class OutsideArea:
             return "x and y look swapped: name the columns the other way round (x=…, y=…), or swap the axes in the source."
         if self.area.crs.is_geographic and _inside_rd_new(self.bounds):
             return "These look like RD New metres: did you mean crs='EPSG:28992'?"
-        if self.area.crs.is_geographic:
+        if self.area.crs.is_geographic and max(abs(xmin), abs(xmax), abs(ymin), abs(ymax)) > 1000:
             return "These look like projected coordinates (metres), not degrees: give crs= the CRS they are in."
-        return "The crs given for them is probably not the one they are in."
+        return "They may be in another CRS than the one given, or lie outside it indeed."
 
 
 def _inside_rd_new(bounds: np.ndarray) -> bool:

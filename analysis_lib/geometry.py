@@ -177,26 +177,28 @@ class Prepared:
     nulled_rows: list[int]  # rows whose geometry a repair reduced to nothing, stored as NULL
 
 
-def prepare(
-    geometries: np.ndarray,
-    column: GeometryColumn,
-    *,
-    transformer: pyproj.Transformer | None,
-    make_valid: bool,
-    where: str,
-    first_row: int,
-) -> Prepared:
-    """WKB (NULL for missing) of ``normalised`` geometries, reprojected, ready for ``column``.
+def reprojected(geometries: np.ndarray, transformer: pyproj.Transformer, *, include_z: bool) -> np.ndarray:
+    """A copy of ``geometries`` (None where missing) in the transformer's target CRS."""
+    result = geometries.copy()
+    present = ~shapely.is_missing(result)
+    result[present] = shapely.transform(result[present], transformer.transform, include_z=include_z, interleaved=False)
+    return result
+
+
+def swapped_xy(geometries: np.ndarray) -> np.ndarray:
+    """``geometries`` with x and y exchanged (Z kept)."""
+    return shapely.transform(geometries, lambda coordinates: coordinates[:, [1, 0, *range(2, coordinates.shape[1])]],
+                             include_z=bool(shapely.has_z(geometries).any()))
+
+
+def prepare(geometries: np.ndarray, column: GeometryColumn, *, make_valid: bool, where: str, first_row: int) -> Prepared:
+    """WKB (NULL for missing) of ``normalised`` (and reprojected) geometries, ready for ``column``.
 
     ``where`` names the input (file and column) and ``first_row`` is the 1-based number of the first
     geometry, so errors can say which rows are at fault.
     """
     geometries = geometries.copy()
     present = ~shapely.is_missing(geometries)
-    if transformer is not None:
-        geometries[present] = shapely.transform(
-            geometries[present], transformer.transform, include_z=bool(column.has_z), interleaved=False
-        )
     # GEOS checks validity without the GIL, so the check runs beside the encoding. A thread of this
     # call's own: a forked child inherits a long-lived pool's bookkeeping but not its thread.
     with ThreadPoolExecutor(max_workers=1) as beside:

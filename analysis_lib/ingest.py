@@ -129,7 +129,7 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
                 with connection.cursor() as cursor, _progress_bar(plan, total, progress) as feed.bar:
                     writer = _Writer(cursor, plan)
                     writer.ingest(feed)
-                    if preparer.outside is not None and (error := preparer.outside.error()) is not None:
+                    if (error := preparer.outside_error) is not None:
                         raise error
                     if report.rows == 0:
                         raise LoadError(f"{plan.source}: no rows to load")
@@ -240,9 +240,12 @@ class _Preparer:
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        self.outside = None
-        if plan.geometry is not None and plan.geometry.area is not None:
-            self.outside = extent.OutsideArea(plan.geometry.area, f"{plan.source} column {plan.geometry.name}")
+        self.outside = self.outside_stored = None
+        geometry = plan.geometry
+        if geometry is not None and geometry.area is not None:
+            self.outside = extent.OutsideArea(geometry.area, f"{plan.source} column {geometry.name}")
+        if geometry is not None and geometry.stored_area is not None:
+            self.outside_stored = extent.OutsideArea(geometry.stored_area, f"{plan.source} column {geometry.name}", stored=True)
 
     @property
     def column(self) -> geo.GeometryColumn | None:
@@ -254,21 +257,42 @@ class _Preparer:
         if plan.geometry is None:
             return _Prepared(_nulls_for_sentinels(batch.attributes, plan.null_values), None, batch)
         geometries = geo.normalised(batch.geometries, z=plan.z)
-        if self.outside is not None:
-            self.outside.check(geometries, batch.first_row)
-            if self.outside.count:
-                return _Prepared(None, None, batch)  # the load will fail: only count what lies outside
+        if self._outside(self.outside, geometries, batch.first_row):
+            return _Prepared(None, None, batch)  # the load will fail: only count what lies outside
         plan.geometry.typer.add(geometries, batch.first_row)
         column = plan.geometry.typer.column
+        transformer = plan.geometry.transformer
+        if transformer is not None:
+            source = geometries
+
+            def swapped(rows):
+                return geo.reprojected(geo.swapped_xy(source[rows]), transformer, include_z=column.has_z)
+
+            geometries = geo.reprojected(source, transformer, include_z=column.has_z)
+            if self._outside(self.outside_stored, geometries, batch.first_row, swapped=swapped):
+                return _Prepared(None, None, batch)
         prepared = geo.prepare(
-            geometries, column, transformer=plan.geometry.transformer, make_valid=plan.make_valid,
-            where=f"{plan.source} column {column.name}", first_row=batch.first_row,
+            geometries, column, make_valid=plan.make_valid, where=f"{plan.source} column {column.name}", first_row=batch.first_row,
         )
         table = _nulls_for_sentinels(batch.attributes, plan.null_values).append_column(column.name, prepared.wkb)
         return _Prepared(
             table, column, batch, repaired_rows=batch.repaired_rows + prepared.repaired_rows,
             nulled_rows=batch.nulled_rows + prepared.nulled_rows,
         )
+
+
+    def _outside(self, check: extent.OutsideArea | None, geometries, first_row: int, **options) -> bool:
+        """Whether the load is bound to fail for geometries outside their area (this batch or an earlier one)."""
+        if check is not None:
+            check.check(geometries, first_row, **options)
+        return any(c is not None and c.count > 0 for c in (self.outside, self.outside_stored))
+
+    @property
+    def outside_error(self) -> LoadError | None:
+        for check in (self.outside, self.outside_stored):
+            if check is not None and (error := check.error()) is not None:
+                return error
+        return None
 
 
 class _Writer:

@@ -92,7 +92,8 @@ class GeometryPlan:
     srid: int
     transformer: pyproj.Transformer | None
     typer: geo.ColumnTyper
-    area: extent.Area | None  # None: extent not checked
+    area: extent.Area | None  # where the source CRS is used; None: extent not checked
+    stored_area: extent.Area | None  # where the target CRS is used, when reprojecting
     srid_from_values: int | None = None  # the SRID every value carries (EWKT, EWKB), if any
 
 
@@ -201,7 +202,7 @@ def _attribute(source: Source, column: Column, name: str, options: Options) -> A
 
 def _is_nested(arrow_type: pa.DataType) -> bool:
     """Struct, map, JSON text, and lists of such (lists of plain values become arrays)."""
-    if isinstance(arrow_type, pa.ExtensionType):
+    if isinstance(arrow_type, pa.BaseExtensionType):
         return True  # arrow.json (GDAL's JSON fields) and other annotated types
     if pa.types.is_struct(arrow_type) or pa.types.is_map(arrow_type):
         return True
@@ -325,9 +326,10 @@ def _geometry_plan(source, options, origin, input_columns, text_kind, name, firs
     if whole is not None:
         typer.add(geo.normalised(whole, z=options.z), 1)
     area = extent.area_of(source_crs) if options.check_extent else None
+    stored_area = extent.area_of(final_crs) if options.check_extent and transformer is not None else None
     return GeometryPlan(
         name=name, origin=origin, input_columns=tuple(input_columns), text_kind=text_kind, source_crs=source_crs, srid=srid,
-        transformer=transformer, typer=typer, area=area, srid_from_values=srid_from_values,
+        transformer=transformer, typer=typer, area=area, stored_area=stored_area, srid_from_values=srid_from_values,
     )
 
 
@@ -414,7 +416,7 @@ def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str
 
 
 def _as_json(values: pa.Array) -> pa.Array:
-    if isinstance(values.type, pa.ExtensionType):
+    if isinstance(values.type, pa.BaseExtensionType):
         storage = values.storage
         if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
             return storage.cast(pa.string())  # JSON text already (GDAL's JSON fields)

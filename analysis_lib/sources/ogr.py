@@ -11,8 +11,10 @@ decide (see ``encoding``).
 from __future__ import annotations
 
 import codecs
+import glob
 import io
 import re
+import tempfile
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,7 +37,9 @@ _SHAPEFILE_SUFFIXES = (".shp", ".zip", ".dbf")
 
 def open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size: int, open_options: dict | None = None) -> Source:
     name = str(path)
-    layer, layer_names = _chosen_layer(path, layer)
+    links = _LinksWithoutBang(path)  # kept alive by read() below as long as the source is read
+    path = links.path
+    layer, layer_names = _chosen_layer(path, layer, name)
     options = dict(open_options or {})
     found = None
     if path.suffix.lower() in _SHAPEFILE_SUFFIXES:
@@ -58,6 +62,7 @@ def open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size:
     label = name if len(layer_names) == 1 else f"{name} layer {layer}"
 
     def read(names: list[str], make_valid: bool):
+        assert links.path.exists()
         with _stream(path, layer, batch_size, options, name) as (_, reader):
             first_row = 1
             for batch in reader:
@@ -74,17 +79,31 @@ def open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size:
     )
 
 
-def _chosen_layer(path: Path, layer: str | None) -> tuple[str, list[str]]:
+def _chosen_layer(path: Path, layer: str | None, name: str) -> tuple[str, list[str]]:
     try:
         layers = pyogrio.list_layers(path)
     except pyogrio.errors.DataSourceError as error:
-        raise InputFileError(f"{path}: cannot be read as {path.suffix} ({_first_line(error)})") from None
+        raise InputFileError(f"{name}: cannot be read as {path.suffix} ({_first_line(error)})") from None
     names = [str(n) for n in layers[:, 0]]
     if layer is None and len(names) > 1:
-        raise InputFileError(f"{path} has {len(names)} layers; choose one with layer=: {', '.join(names)}")
+        raise InputFileError(f"{name} has {len(names)} layers; choose one with layer=: {', '.join(names)}")
     if layer is not None and layer not in names:
-        raise InputFileError(f"{path} has no layer {layer!r}; its layers: {', '.join(names)}")
+        raise InputFileError(f"{name} has no layer {layer!r}; its layers: {', '.join(names)}")
     return layer or names[0], names
+
+
+class _LinksWithoutBang:
+    """pyogrio reads 'a.zip!b.shp' as a file inside a zip, so a path with '!' in it is opened through
+    links without one (the file and its sidecars, which share its stem), in a folder of its own."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        if "!" not in str(path):
+            return
+        self._folder = tempfile.TemporaryDirectory(prefix="analysis-lib-")
+        for part in path.parent.glob(glob.escape(path.stem) + ".*"):
+            (Path(self._folder.name) / f"input{part.name[len(path.stem):]}").symlink_to(part.resolve())
+        self.path = Path(self._folder.name) / f"input{path.suffix}"
 
 
 @contextmanager

@@ -16,7 +16,7 @@ POLYGONS = geo.GeometryColumn(name="geom", type_name="Polygon", has_z=False, sri
 
 def prepared(geometries, column=POLYGONS, *, make_valid=False):
     return geo.prepare(
-        np.array(geometries, dtype=object), column, transformer=None, make_valid=make_valid, where="f.gpkg column geom", first_row=10
+        np.array(geometries, dtype=object), column, make_valid=make_valid, where="f.gpkg column geom", first_row=10
     )
 
 
