@@ -275,10 +275,9 @@ class _Preparer:
             geometries, column, make_valid=plan.make_valid, where=f"{plan.source} column {column.name}", first_row=batch.first_row,
         )
         table = _nulls_for_sentinels(batch.attributes, plan.null_values).append_column(column.name, prepared.wkb)
-        return _Prepared(
-            table, column, batch, repaired_rows=batch.repaired_rows + prepared.repaired_rows,
-            nulled_rows=batch.nulled_rows + prepared.nulled_rows,
-        )
+        nulled = sorted(set(batch.nulled_rows) | set(prepared.nulled_rows))
+        repaired = sorted((set(batch.repaired_rows) | set(prepared.repaired_rows)) - set(nulled))
+        return _Prepared(table, column, batch, repaired_rows=repaired, nulled_rows=nulled)
 
 
     def _outside(self, check: extent.OutsideArea | None, geometries, first_row: int, **options) -> bool:
