@@ -171,7 +171,7 @@ def decide(source: Source, options: Options) -> tuple[Plan, Iterator[Batch]]:
 def _chosen_columns(source: Source, options: Options) -> list[Column]:
     if options.columns is None:
         return list(source.columns)
-    known = {c.name for c in source.columns}
+    known = [c.name for c in source.columns]
     unknown = [name for name in options.columns if name not in known]
     if unknown:
         raise InputFileError(f"{source.name}: columns: no column {', '.join(map(repr, unknown))}; its columns: {', '.join(known)}")

@@ -98,6 +98,24 @@ def two_point_ring_geopackage(folder: Path):
     return path
 
 
+def mixed_encoding_csv(folder: Path):
+    """UTF-8, but for two lines pasted in from a cp1252 export."""
+    lines = ["naam", "Zoë", "Crème", "Café", "Noël", "Brûlée"]
+    raw = b"".join(line.encode("cp1252" if i in (3, 5) else "utf-8") + b"\n" for i, line in enumerate(lines))
+    return text_file("gemengd.csv", raw)(folder)
+
+
+def utf8_shapefile_labelled_cp1252(folder: Path):
+    path = frame_file("namen.shp", rd([shapely.Point(0, 0)], naam=["Гренада"]))(folder)
+    path.with_suffix(".cpg").write_text("CP1252")
+    return path
+
+
+def z_in_a_later_batch_geopackage(folder: Path):
+    flat = [shapely.Point(i, i) for i in range(5)]
+    return frame_file("laat_z.gpkg", rd(flat + [shapely.Point(9, 9, 1)]))(folder)
+
+
 def late_bad_integer_csv(folder: Path):
     rows = "\n".join(f"{i},{i * 10}" for i in range(1, 200_001))
     return text_file("late.csv", f"id,waarde\n{rows}\n200001,veel\n")(folder)
@@ -172,6 +190,40 @@ CASES = {
     ),
     "a value that is not the type chosen for its column, in a late block": Case(
         late_bad_integer_csv, r"late\.csv: row 200001, column waarde: 'veel' is not an integer", {"batch_size": 1000, "column_types": {"waarde": "integer"}}
+    ),
+    "two ways to make geometries": Case(
+        text_file("bakken.csv", "id,geometrie_origineel,lon,lat\n1,POINT (121380 487380),4.89,52.37\n"),
+        r"bakken\.csv: 2 ways to make geometries: column geometrie_origineel \(WKT\); columns lon/lat \(x/y\)\. Choose one: geometry=",
+    ),
+    "geometry and x/y both given": Case(
+        text_file("beide.csv", "id,wkt,x,y\n1,POINT (121380 487380),121380,487380\n"), r"beide\.csv: give geometry= or x=/y=, not both",
+        {"geometry": "wkt", "x": "x", "y": "y"},
+    ),
+    "degrees declared as RD New": Case(
+        text_file("graden.csv", "id;x;y\n1;4,89;52,37\n"),
+        r"graden\.csv column geom: 1 of 1 geometries lie outside the area where EPSG:28992 .* did you mean crs='EPSG:4326'\? Nothing was loaded",
+        {"crs": "EPSG:28992"},
+    ),
+    "RD x and y swapped": Case(
+        text_file("omgedraaid.csv", "id;x;y\n1;487380;121380\n"), r"omgedraaid\.csv column geom: .*x and y look swapped", {"crs": "EPSG:28992"}
+    ),
+    "values with different SRIDs": Case(
+        text_file("srids.csv", 'id;wkt\n1;"SRID=28992;POINT(121380 487380)"\n2;"SRID=4326;POINT(4.89 52.37)"\n'),
+        r"srids\.csv column wkt: the values carry different SRIDs \(4326, 28992\); one CRS per column",
+    ),
+    "a UTF-8 file with a few cp1252 lines": Case(
+        mixed_encoding_csv, r"gemengd\.csv: lines 4, 6 \(2 in all\) are not valid UTF-8, while the rest of the file is UTF-8"
+    ),
+    "UTF-8 text under a .cpg that says CP1252": Case(
+        utf8_shapefile_labelled_cp1252, r"namen\.shp: its \.cpg file \('CP1252'\) says cp1252, but the text is valid UTF-8"
+    ),
+    "Z in a later batch": Case(z_in_a_later_batch_geopackage, r"laat_z\.gpkg column geom: row 6 has Z and row 1 has none", {"batch_size": 2}),
+    "a column to import that is not there": Case(
+        text_file("kolommen.csv", "code,naam\nA,Dam\n"), r"kolommen\.csv: columns: no column 'buurt'; its columns: code, naam",
+        {"columns": ["code", "buurt"]},
+    ),
+    "a column type that does not exist": Case(
+        text_file("typen.csv", "code\nA\n"), r"column_types: 'code': 'getal' is not one of text, integer, float", {"column_types": {"code": "getal"}}
     ),
 }
 
