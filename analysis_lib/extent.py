@@ -126,7 +126,10 @@ class OutsideArea:
         if self.area.crs.is_geographic and _inside_rd_new(self.bounds):
             return "These look like RD New metres: did you mean crs='EPSG:28992'?"
         if self.area.crs.is_geographic and max(abs(xmin), abs(xmax), abs(ymin), abs(ymax)) > 1000:
-            return "These look like projected coordinates (metres), not degrees: give crs= the CRS they are in."
+            return (
+                "These look like projected coordinates (metres), not degrees: give crs= the CRS they are in"
+                " (also when the file says otherwise: crs= wins where the coordinates contradict the file)."
+            )
         return "They may be in another CRS than the one given, or lie outside it indeed."
 
 

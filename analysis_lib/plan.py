@@ -14,6 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyproj
+import shapely
 
 from . import extent
 from . import geometry as geo
@@ -314,7 +315,7 @@ def _numbers(column: pa.ChunkedArray, source: Source) -> pa.Array:
 def _geometry_plan(source, options, origin, input_columns, text_kind, name, first_decoded, notes) -> GeometryPlan:
     where_column = input_columns[0] if origin == "text" else "geometry" if origin == "xy" else name
     srid_from_values = _srid_from_values(first_decoded, source, where_column)
-    source_crs = _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes)
+    source_crs = _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes, first_decoded)
     final_crs = geo.resolve_crs(options.target_crs, "target_crs") if options.target_crs is not None else source_crs
     srid = geo.epsg_of(final_crs, "target_crs" if options.target_crs is not None else "the CRS")
     transformer = pyproj.Transformer.from_crs(source_crs, final_crs, always_xy=True) if final_crs != source_crs else None
@@ -342,9 +343,12 @@ def _srid_from_values(decoded, source: Source, column: str) -> int | None:
     return next(iter(decoded.srids))
 
 
-def _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes) -> pyproj.CRS:
+def _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes, first_decoded) -> pyproj.CRS:
     given = geo.resolve_crs(options.crs, "crs") if options.crs is not None else None
     own = source.geometry.crs if origin == "own" else None
+    if given is not None and own is not None and own != given and _coordinates_contradict(own, given, first_decoded):
+        notes.append(f"CRS: crs={options.crs!r} used instead of the file's own {own.name!r}: the coordinates lie outside the area of the one, inside that of the other")
+        return given
     if srid_from_values is not None:
         from_values = geo.resolve_crs(f"EPSG:{srid_from_values}", "the SRID in the values")
         own = own or from_values
@@ -368,6 +372,19 @@ def _source_crs(source, options, origin, input_columns, text_kind, srid_from_val
     raise InputFileError(f"{source.name} has no coordinate reference system: pass crs='EPSG:28992' (or the right one)")
 
 
+def _coordinates_contradict(own: pyproj.CRS, given: pyproj.CRS, decoded) -> bool:
+    """True when the first batch lies wholly outside the file's own CRS's area and inside that of the
+    CRS the user gave: the file's label is wrong, and the user's explicit crs= can replace it."""
+    own_area, given_area = extent.area_of(own), extent.area_of(given)
+    if decoded is None or own_area is None or given_area is None:
+        return False
+    present = decoded.geometries[~shapely.is_missing(decoded.geometries)]
+    if not len(present):
+        return False
+    bounds = shapely.bounds(present)
+    return bool((~own_area.inside(bounds)).all() and given_area.inside(bounds).all())
+
+
 # --- batches --------------------------------------------------------------------------------------
 
 
@@ -378,8 +395,9 @@ def _batches(plan: Plan, source: Source, raw: Iterator[tuple[RawBatch, object]],
             decoded = _decoded(batch, plan.geometry.origin, plan.geometry.input_columns, plan.geometry.text_kind, source, plan.make_valid)
             _check_srids(decoded, plan.geometry, source, batch.first_row)
         attributes, markers = _converted(plan, source, batch, string_nulls)
-        if decoded is not None and decoded.linearised and geometry_input.LINEARISED_NOTE not in plan.notes:
-            plan.notes.append(geometry_input.LINEARISED_NOTE)
+        for note in sorted(decoded.notes) if decoded is not None else ():
+            if note not in plan.notes:
+                plan.notes.append(note)
         yield Batch(
             attributes=attributes, geometries=decoded.geometries if decoded is not None else None, first_row=batch.first_row,
             repaired_rows=decoded.repaired_rows if decoded else [], nulled_rows=decoded.nulled_rows if decoded else [],

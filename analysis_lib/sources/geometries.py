@@ -3,8 +3,10 @@ GeoJSON or hex WKB, and x/y columns.
 
 Unreadable geometries (a ring of two points, an unclosed ring) are an error that names the row; with
 ``make_valid`` shapely's reader repairs them instead (``on_invalid="fix"``), and what it cannot read
-becomes NULL; both are reported by row. Curves (CircularString, CurvePolygon, …) are linearised by
-PostGIS, since shapely reads none.
+becomes NULL; both are reported by row. What shapely does not read at all PostGIS converts: curves
+(CircularString, CurvePolygon, …) are linearised, TINs and polyhedral surfaces become collections of
+their faces (as MultiPolygons they would be invalid: neighbouring faces share edges), triangles
+polygons.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from ..errors import InputFileError
 
 # ISO WKB codes of CircularString, CompoundCurve, CurvePolygon, MultiCurve, MultiSurface, Curve, Surface
 _CURVED_WKB_TYPES = {8, 9, 10, 11, 12, 13, 14}
-LINEARISED_NOTE = "curved geometries linearised (PostGIS ST_CurveToLine)"
+_SURFACE_WKB_TYPES = {15, 16, 17}  # PolyhedralSurface, TIN, Triangle
+CURVES_NOTE = "curved geometries linearised (PostGIS ST_CurveToLine)"
+SURFACES_NOTE = "TINs and polyhedral surfaces stored as GeometryCollections of their faces, triangles as Polygons (PostGIS ST_ForceSFS)"
 
 
 @dataclass
@@ -34,7 +38,7 @@ class Decoded:
     srids: set[int] = field(default_factory=set)  # SRIDs the values carry (EWKT, EWKB); 0: none
     repaired_rows: list[int] = field(default_factory=list)  # 1-based rows shapely's reader repaired
     nulled_rows: list[int] = field(default_factory=list)  # 1-based rows it could not read at all
-    linearised: bool = False
+    notes: set[str] = field(default_factory=set)  # conversions PostGIS made (CURVES_NOTE, SURFACES_NOTE)
 
 
 def from_wkb(column: pa.ChunkedArray | pa.Array, *, where: str, first_row: int, make_valid: bool) -> Decoded:
@@ -100,7 +104,8 @@ def from_xy(x: pa.Array, y: pa.Array, names: tuple[str, str], *, where: str, fir
 
 def _from_wkb_values(values: np.ndarray, *, where: str, first_row: int, make_valid: bool, column: str | None = None) -> Decoded:
     present = np.array([v is not None and len(v) > 0 for v in values], dtype=bool)
-    curved = np.array([bool(v) and len(v) >= 5 and _wkb_type(v) in _CURVED_WKB_TYPES for v in values], dtype=bool)
+    kinds = np.array([_wkb_type(v) if v is not None and len(v) >= 5 else 0 for v in values])
+    curved = np.isin(kinds, list(_CURVED_WKB_TYPES | _SURFACE_WKB_TYPES))
     geometries = np.full(len(values), None, dtype=object)
     with wkb.collector_paused():
         geometries[~curved] = shapely.from_wkb(values[~curved], on_invalid="ignore")
@@ -120,8 +125,8 @@ def _from_wkb_values(values: np.ndarray, *, where: str, first_row: int, make_val
         decoded.repaired_rows = (np.flatnonzero(fixed) + first_row).tolist()
         decoded.nulled_rows = (np.flatnonzero(broken & ~fixed) + first_row).tolist()
     if curved.any():
-        geometries[curved] = _linearised(values[curved], where, np.flatnonzero(curved) + first_row)
-        decoded.linearised = True
+        geometries[curved] = _converted_by_postgis(values[curved], where, np.flatnonzero(curved) + first_row)
+        decoded.notes = {CURVES_NOTE if kind in _CURVED_WKB_TYPES else SURFACES_NOTE for kind in set(kinds[curved].tolist())}
     decoded.srids = _carried(set(shapely.get_srid(geometries[~shapely.is_missing(geometries)]).tolist()))
     return decoded
 
@@ -144,14 +149,15 @@ def _wkb_type(value: bytes) -> int:
     return (code & 0x0FFFFFFF) % 1000
 
 
-def _linearised(values: np.ndarray, where: str, rows: np.ndarray) -> np.ndarray:
-    """Curves as line segments, by PostGIS."""
+def _converted_by_postgis(values: np.ndarray, where: str, rows: np.ndarray) -> np.ndarray:
+    """Curves as line segments, surfaces as collections of their faces, by PostGIS."""
     try:
         with engine().connect() as connection:
             linear = connection.execute(
                 sa.text(
-                    "SELECT ST_AsBinary(ST_CurveToLine(ST_GeomFromWKB(w))) FROM unnest(CAST(:w AS bytea[]))"
-                    " WITH ORDINALITY AS t(w, i) ORDER BY i"
+                    "SELECT ST_AsBinary(CASE WHEN ST_GeometryType(g) IN ('ST_PolyhedralSurface', 'ST_Tin', 'ST_Triangle')"
+                    " THEN ST_ForceSFS(g) ELSE ST_CurveToLine(g) END)"
+                    " FROM (SELECT ST_GeomFromWKB(w) AS g, i FROM unnest(CAST(:w AS bytea[])) WITH ORDINALITY AS t(w, i)) s ORDER BY i"
                 ),
                 {"w": [bytes(v) for v in values]},
             ).scalars().all()

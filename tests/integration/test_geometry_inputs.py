@@ -173,6 +173,23 @@ def test_the_whole_input_is_counted_before_the_load_stops(tmp_path, schema):
     assert al.read_sql("SELECT to_regclass(:t) IS NULL AS gone", {"t": f"{schema}.data"})["gone"][0]
 
 
+def test_a_file_whose_own_crs_is_wrong_takes_the_crs_given_where_its_coordinates_contradict_it(tmp_path, schema):
+    path = tmp_path / "rd_zonder_label.geojson"  # GeoJSON without a crs member means WGS 84; these are RD metres
+    path.write_text(
+        '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"id": 1},'
+        f' "geometry": {{"type": "Point", "coordinates": [{DAM[0]}, {DAM[1]}]}}}}]}}'
+    )
+    with pytest.raises(al.LoadError, match=r"lie outside the area where EPSG:4326 .*These look like RD New metres: did you mean crs='EPSG:28992'"):
+        import_file(path, "data", schema=schema)
+    report = import_file(path, "data", schema=schema, crs="EPSG:28992")
+    assert any(note.startswith("CRS: crs='EPSG:28992' used instead of the file's own") for note in report.notes)
+    assert al.read(f"SELECT * FROM {schema}.data").geometry.iloc[0].equals(shapely.Point(DAM))
+    wgs84 = tmp_path / "echt_wgs84.geojson"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(4.89, 52.37)], crs=4326).to_file(wgs84)
+    with pytest.raises(al.InputFileError, match=r"crs='EPSG:28992' contradicts the file's own CRS"):
+        import_file(wgs84, "data2", schema=schema, crs="EPSG:28992")
+
+
 def test_data_that_really_lies_outside_loads_with_check_extent_false(tmp_path, schema):
     frame = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(1, 2)], crs=28992)
     with pytest.raises(al.LoadError, match="lie outside the area where EPSG:28992"):

@@ -200,6 +200,25 @@ def test_curved_geometries_are_linearised(tmp_path, schema):
     assert circle.area == pytest.approx(8 * np.pi, rel=0.01)  # both arcs lie on the circle of radius sqrt(8) around (2, 2)
 
 
+@pytest.mark.filterwarnings("ignore:Registering non-standard gpkg_geom_TIN extension:RuntimeWarning")
+def test_tins_become_collections_of_their_faces(tmp_path, schema):
+    tin = al.read_sql(
+        "SELECT ST_AsBinary(ST_Translate('TIN Z (((0 0 1, 10 0 2, 0 10 3, 0 0 1)), ((10 0 2, 10 10 4, 0 10 3, 10 0 2)))'::geometry,"
+        " 121000, 487000)) AS w"
+    )["w"][0]
+    path = tmp_path / "maaiveld.gpkg"
+    pyogrio.raw.write(
+        path, geometry=np.array([tin], dtype=object), field_data=[np.array([1])], fields=["id"],
+        geometry_type="Unknown", crs="EPSG:28992", driver="GPKG",
+    )
+    report = import_file(path, "data", schema=schema)
+    assert "TINs and polyhedral surfaces stored as GeometryCollections of their faces, triangles as Polygons (PostGIS ST_ForceSFS)" in report.notes
+    assert geometry_type(schema) == "geometry(GeometryCollectionZ,28992)"
+    faces = imported(schema).geometry.iloc[0]
+    assert [face.geom_type for face in faces.geoms] == ["Polygon", "Polygon"] and faces.area == pytest.approx(100.0)
+    assert faces.geoms[1].exterior.coords[1] == (121010, 487010, 4)
+
+
 def test_statistics_export_with_title_lines_and_a_footer(tmp_path, schema):
     path = tmp_path / "kerncijfers.csv"
     path.write_text('"Kerncijfers wijken en buurten"\n""\n"Regio";"Inwoners|aantal";"Dichtheid|per km2"\n"Amsterdam";"862965";"5277,3"\n"Centrum";"81251";"10142,7"\n"Bron: CBS"\n')
