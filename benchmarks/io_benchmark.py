@@ -6,8 +6,10 @@ Run by hand against the compose database (not a test):
     export DATABASE_URL="postgresql://workbench:$(docker compose exec lab cat /run/workbench-secrets/db_password)@127.0.0.1:5433/workbench"
     .venv/bin/python benchmarks/io_benchmark.py            # add --quick for a smaller, faster run
 
-Prints a table of medians and ratios and writes benchmarks/results/io.json. The GeoPackage comparison
-needs ogr2ogr on the host (Debian: apt-get install gdal-bin); it is skipped, and said so, without it.
+Prints a table of medians and ratios and writes benchmarks/results/io.json. The import comparisons
+need ogr2ogr on the host (Debian: apt-get install gdal-bin); they are skipped, and said so, without it.
+``--before REV`` also imports the same files with analysis_lib as it was at git revision REV, in the
+same run ("vs before" is this version's time over that one's); ``--only imports`` runs the imports alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import shapely
 import sqlalchemy as sa
@@ -57,6 +60,26 @@ def polygons(n: int) -> gpd.GeoDataFrame:
         {"id": np.arange(n, dtype="int64")},
         geometry=shapely.buffer(centres, 25, quad_segs=7),  # 29 vertices each
         crs="EPSG:28992",
+    )
+
+
+def addresses(n: int) -> pd.DataFrame:
+    """An address list as analysts get them: x/y in RD New and 8 attributes, BAG ids with leading zeros."""
+    rng = np.random.default_rng(4)
+    streets = np.array(["Damrak", "Rokin", "Kalverstraat", "Prinsengracht", "Van Woustraat", "Javastraat"], dtype=object)
+    return pd.DataFrame(
+        {
+            "bag_id": np.char.add("0363", np.char.zfill(np.arange(n).astype(str), 12)).astype(object),
+            "straat": rng.choice(streets, n),
+            "huisnummer": rng.integers(1, 400, n),
+            "toevoeging": rng.choice(np.array(["", "", "", "A", "B", "1-hoog"], dtype=object), n),
+            "postcode": np.char.add(rng.integers(1011, 1109, n).astype(str), rng.choice(np.array(["AB", "CD", "XZ"]), n)).astype(object),
+            "oppervlakte": rng.uniform(20, 200, n).round(1),
+            "bouwjaar": rng.integers(1600, 2025, n),
+            "in_gebruik": rng.random(n) < 0.95,
+            "x": rng.uniform(110_000, 135_000, n).round(2),
+            "y": rng.uniform(476_000, 494_000, n).round(2),
+        }
     )
 
 
@@ -168,15 +191,18 @@ def read_rows(name: str, geometry_type: str, repeats: int, *, limit: int | None 
 IMPORT_IN_CHILD = """
 import re, sys, time
 from analysis_lib.files import import_file
+options = {"crs": "EPSG:28992"} if sys.argv[1].endswith(".csv") else {}
 started = time.perf_counter()
-import_file(sys.argv[1], sys.argv[2], schema=sys.argv[3], if_exists="replace", progress=False)
+import_file(sys.argv[1], sys.argv[2], schema=sys.argv[3], if_exists="replace", progress=False, **options)
 peak_kib = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
 print(time.perf_counter() - started, peak_kib)
 """
 
 
-def import_in_child(path: Path, table: str) -> tuple[float, int]:
-    output = subprocess.run([sys.executable, "-c", IMPORT_IN_CHILD, str(path), table, SCHEMA], check=True, capture_output=True, text=True)
+def import_in_child(path: Path, table: str, *, source: Path | None = None) -> tuple[float, int]:
+    """One import in a fresh process; ``source``: a folder holding another analysis_lib to import with."""
+    env = dict(os.environ, PYTHONPATH=str(source)) if source else None
+    output = subprocess.run([sys.executable, "-c", IMPORT_IN_CHILD, str(path), table, SCHEMA], check=True, capture_output=True, text=True, env=env)
     seconds, peak_kib = output.stdout.split()
     return float(seconds), int(peak_kib)
 
@@ -184,39 +210,72 @@ def import_in_child(path: Path, table: str) -> tuple[float, int]:
 def ogr2ogr(path: Path, table: str) -> None:
     url = sa.engine.make_url(adbc_uri())
     connection = f"PG:host={url.host or os.environ.get('PGHOST', 'localhost')} port={url.port or 5432} dbname={url.database} user={url.username} password={url.password}"
+    if path.suffix == ".csv":  # the types over the whole file, as analysis_lib decides them
+        options = ["-oo", "X_POSSIBLE_NAMES=x", "-oo", "Y_POSSIBLE_NAMES=y", "-oo", "AUTODETECT_TYPE=YES",
+                   "-oo", "AUTODETECT_SIZE_LIMIT=0", "-a_srs", "EPSG:28992"]
+    else:
+        options = ["-t_srs", "EPSG:28992"]
     subprocess.run(
         ["ogr2ogr", "-f", "PostgreSQL", connection, str(path), "-nln", f"{SCHEMA}.{table}", "-overwrite",
-         "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", "-t_srs", "EPSG:28992"],
+         "-lco", "GEOMETRY_NAME=geom", "-lco", "SPATIAL_INDEX=GIST", *options],
         check=True, capture_output=True,
     )
 
 
-def import_rows(sizes: list[int], repeats: int, folder: Path) -> list[dict]:
+def import_case(case: str, path: Path, repeats: int, before: Path | None, revision: str | None, *, compare: bool = True) -> tuple[list[dict], float]:
+    """This version (and the one ``before``) importing ``path`` in fresh processes, taking turns, and ogr2ogr."""
+    ours, theirs = [], []
+    for _ in range(repeats):
+        ours.append(import_in_child(path, "import_case"))
+        if before is not None and compare:
+            theirs.append(import_in_child(path, "import_case", source=before))
+    seconds, peak = statistics.median(t for t, _ in ours), max(p for _, p in ours) / 1024
+    row = {"case": case, "route": "analysis_lib.import_file", "seconds": seconds, "peak RSS MiB": peak}
+    rows = [row]
+    if theirs:
+        earlier = statistics.median(t for t, _ in theirs)
+        row["vs before"] = seconds / earlier
+        rows.append({"case": case, "route": f"analysis_lib.import_file at {revision} (before)", "seconds": earlier,
+                     "peak RSS MiB": max(p for _, p in theirs) / 1024})
+    if compare and shutil.which("ogr2ogr"):
+        ogr = timed(lambda: ogr2ogr(path, "ogr_case"), repeats)
+        row["vs ogr2ogr"] = ogr / seconds
+        if theirs:
+            rows[1]["vs ogr2ogr"] = ogr / rows[1]["seconds"]
+        rows.append({"case": case, "route": "ogr2ogr (gdal-bin)", "seconds": ogr})
+    elif compare:
+        print("ogr2ogr not found (Debian: apt-get install gdal-bin): no ogr2ogr rows", file=sys.stderr)
+    return rows, peak
+
+
+def import_rows(sizes: list[int], repeats: int, folder: Path, before: Path | None, revision: str | None) -> list[dict]:
     rows = []
     peaks = {}
     for n in sizes:
         path = folder / f"points_{n}.gpkg"
         pyogrio.write_dataframe(points(n), path, layer="points")
-        imports = [import_in_child(path, "import_points") for _ in range(repeats)]
-        seconds = statistics.median(t for t, _ in imports)
-        peaks[n] = max(p for _, p in imports) / 1024
-        row = {"case": f"import GeoPackage {n:,} points", "route": "analysis_lib.import_file", "seconds": seconds, "peak RSS MiB": peaks[n]}
-        if shutil.which("ogr2ogr") and n == sizes[0]:
-            ogr = timed(lambda: ogr2ogr(path, "ogr_points"), repeats)
-            row["vs ogr2ogr"] = ogr / seconds
-            rows.append(row)
-            rows.append({"case": row["case"], "route": "ogr2ogr (gdal-bin)", "seconds": ogr})
-        else:
-            rows.append(row)
+        found, peaks[n] = import_case(f"import GeoPackage {n:,} points", path, repeats, before, revision, compare=n == sizes[0])
+        rows += found
         path.unlink()
     if len(sizes) > 1:
         rows.append({"case": f"peak RSS {sizes[-1]:,} / {sizes[0]:,} points", "route": "analysis_lib.import_file",
                      "ratio": peaks[sizes[-1]] / peaks[sizes[0]]})
+    path = folder / f"addresses_{sizes[0]}.csv"
+    addresses(sizes[0]).to_csv(path, index=False)
+    rows += import_case(f"import CSV {sizes[0]:,} addresses (x/y + 8 columns)", path, repeats, before, revision)[0]
     return rows
 
 
+def source_at(revision: str, folder: Path) -> Path:
+    """analysis_lib as it was at ``revision``, unpacked into ``folder``."""
+    archive = subprocess.run(["git", "archive", revision, "analysis_lib"], check=True, capture_output=True,
+                             cwd=Path(__file__).resolve().parents[1]).stdout
+    subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
+    return folder
+
+
 def print_table(rows: list[dict]) -> None:
-    keys = ["case", "route", "seconds", "vs to_postgis", "vs read_postgis", "vs ogr2ogr", "vs floor", "peak RSS MiB", "ratio"]
+    keys = ["case", "route", "seconds", "vs to_postgis", "vs read_postgis", "vs ogr2ogr", "vs floor", "vs before", "peak RSS MiB", "ratio"]
     shown = [k for k in keys if any(k in row for row in rows)]
     cells = [[_cell(row.get(k)) for k in shown] for row in rows]
     widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(shown)]
@@ -238,6 +297,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100k points, 10k polygons, 1 repeat")
     parser.add_argument("--repeats", type=int, default=5, help="runs per route (the slow baselines: 3)")
+    parser.add_argument("--before", metavar="REV", help="also import with analysis_lib as it was at git revision REV")
+    parser.add_argument("--only", choices=["imports"], help="run only these cases")
     args = parser.parse_args()
     n_points, n_polygons, sizes = (1_000_000, 100_000, [1_000_000, 5_000_000]) if not args.quick else (100_000, 10_000, [100_000, 500_000])
     repeats = 1 if args.quick else args.repeats
@@ -245,19 +306,23 @@ def main() -> None:
         conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
         conn.execute(sa.text(f"CREATE SCHEMA {SCHEMA}"))
     rows = []
-    rows += load_rows(f"{n_points:,} points", points(n_points), "Point", repeats)
-    rows += load_rows(f"{n_polygons:,} polygons", polygons(n_polygons), "Polygon", repeats)
-    rows += read_rows(f"{n_points:,} points", "Point", repeats)
-    rows += read_rows(f"{n_polygons:,} polygons", "Polygon", repeats)
-    rows += read_rows("100 points (LIMIT 100)", "Point", repeats, limit=100)
-    with tempfile.TemporaryDirectory() as folder:
-        rows += import_rows(sizes, repeats, Path(folder))
+    if args.only is None:
+        rows += load_rows(f"{n_points:,} points", points(n_points), "Point", repeats)
+        rows += load_rows(f"{n_polygons:,} polygons", polygons(n_polygons), "Polygon", repeats)
+        rows += read_rows(f"{n_points:,} points", "Point", repeats)
+        rows += read_rows(f"{n_polygons:,} polygons", "Polygon", repeats)
+        rows += read_rows("100 points (LIMIT 100)", "Point", repeats, limit=100)
+    with tempfile.TemporaryDirectory() as folder, tempfile.TemporaryDirectory() as earlier:
+        before = source_at(args.before, Path(earlier)) if args.before else None
+        rows += import_rows(sizes, repeats, Path(folder), before, args.before)
     with al.engine().begin() as conn:
         conn.execute(sa.text(f"DROP SCHEMA {SCHEMA} CASCADE"))
     print_table(rows)
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": f"{platform.machine()}, {os.cpu_count()} cores", "repeats": repeats, "rows": rows}, indent=2))
-    print(f"\nwritten to {RESULTS}")
+    results = RESULTS.with_name(f"io-{args.only}.json") if args.only else RESULTS
+    results.parent.mkdir(exist_ok=True)
+    summary = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "repeats": repeats, "before": args.before, "rows": rows}
+    results.write_text(json.dumps(summary, indent=2))
+    print(f"\nwritten to {results}")
 
 
 if __name__ == "__main__":

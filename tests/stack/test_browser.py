@@ -133,7 +133,7 @@ def test_a_generated_report_reads_well_in_the_browser(stack, visit, sample_data)
         relative = folder.relative_to(ROOT)
         stack.exec("lab", "analysis-lib", "run", "notebooks/02_district_report.ipynb", "-p", "stadsdeel", "N", "--hide-code",
                    "--output-dir", str(relative))
-        report = folder / "02_district_report" / "stadsdeel-N" / "report.html"
+        report = folder / "02_district_report" / "stadsdeel=N" / "report.html"
         page = visit.page
         page.set_viewport_size({"width": 1100, "height": 1500})
         page.goto(report.as_uri())

@@ -124,7 +124,7 @@ def test_district_report_names_a_stadsdeel_that_does_not_exist(stack, workspace)
     result = run_report(stack, workspace, "02_district_report.ipynb", "stadsdeel", "X", check=False)
     assert result.returncode == 1
     assert "cell #3 failed: SelectionError: stadsdeel 'X' does not exist; the codes are: A (Centrum)" in result.stderr
-    assert not (ROOT / workspace / "reports" / "02_district_report" / "stadsdeel-X").exists()
+    assert not (ROOT / workspace / "reports" / "02_district_report" / "stadsdeel=X").exists()
 
 
 @pytest.fixture
@@ -147,7 +147,7 @@ def test_data_quality_of_other_tables(stack, workspace, messy_table, table):
 @pytest.mark.parametrize("stadsdeel", ["N", "T"])
 def test_sql_cells_for_other_districts(stack, workspace, stadsdeel):
     run_report(stack, workspace, "04_sql_cells.ipynb", "stadsdeel", stadsdeel)
-    html = report_html(workspace, "04_sql_cells.ipynb", f"stadsdeel-{stadsdeel}")
+    html = report_html(workspace, "04_sql_cells.ipynb", f"stadsdeel={stadsdeel}")
     buurten = sql(stack, f"SELECT count(*) FROM buurten WHERE stadsdeel = '{stadsdeel}'")
     assert f"DataFrame ({buurten}, 2)" in html
     assert "<td>analyst</td>" in html  # %sql reads through the read-only role
@@ -190,7 +190,7 @@ def test_run_batch_sends_every_run_to_the_cluster_workers(stack, workspace, clus
     assert stack.exec("lab", "hostname").stdout.strip() != cluster
     assert "runs: 2 ok, 1 failed" in result.stdout
     reports = ROOT / workspace / "cluster-reports" / "02_district_report"
-    assert sorted(path.name for path in reports.iterdir() if path.is_dir()) == ["categorie-Afval_stadsdeel-N", "stadsdeel-A"]
+    assert sorted(path.name for path in reports.iterdir() if path.is_dir()) == ["categorie=Afval,stadsdeel=N", "stadsdeel=A"]
 
 
 def test_run_batch_names_a_missing_scheduler(stack, workspace):
