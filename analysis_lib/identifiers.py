@@ -26,10 +26,10 @@ def snake_case(name: str) -> str:
     return snake[:MAX_IDENTIFIER_BYTES]
 
 
-def normalise_columns(names: Iterable[str]) -> dict[str, str]:
-    """Original name -> unique snake_case name, in order; clashes get _2, _3, …"""
+def normalise_columns(names: Iterable[str], *, reserved: Iterable[str] = ()) -> dict[str, str]:
+    """Original name -> unique snake_case name, in order; clashes (also with ``reserved``) get _2, _3, …"""
     mapping: dict[str, str] = {}
-    taken: set[str] = set()
+    taken: set[str] = set(reserved)
     for name in names:
         base = snake_case(name)
         candidate, n = base, 1

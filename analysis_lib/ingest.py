@@ -110,8 +110,6 @@ def load(
         null_values=tuple(null_values), check_extent=check_extent,
     )
     source = open_frame(data)
-    if source.geometry is not None and source.geometry.crs is None and crs is None:
-        raise LoadError("the GeoDataFrame has no CRS: pass crs='EPSG:28992' (or the right one)")
     plan, batches = decide(source, options)
     return write(plan, batches, total=source.total, progress=progress)
 

@@ -143,8 +143,8 @@ def decide(source: Source, options: Options) -> tuple[Plan, Iterator[Batch]]:
     origin, input_columns, text_kind = _geometry_origin(source, options)
     attribute_columns = [c for c in chosen if not (origin == "text" and c.name in input_columns)]
     geometry_name = _geometry_name(source, origin)
-    names = normalise_columns([geometry_name] + [c.name for c in attribute_columns] if geometry_name else [c.name for c in attribute_columns])
-    db_name = {c.name: names[c.name] for c in attribute_columns}
+    geometry_column = snake_case(geometry_name) if geometry_name else None
+    db_name = normalise_columns([c.name for c in attribute_columns], reserved=[geometry_column] if geometry_column else [])
     attributes = [_attribute(source, c, db_name[c.name], options) for c in attribute_columns]
     read_columns = [c.name for c in attribute_columns] + [n for n in input_columns if origin != "own"]
     raw = (batch for batch in source.read(list(dict.fromkeys(read_columns)), options.make_valid) if batch.table.num_rows)
@@ -155,13 +155,14 @@ def decide(source: Source, options: Options) -> tuple[Plan, Iterator[Batch]]:
     geometry, first_decoded = None, None
     if origin is not None:
         first_decoded = _decoded(first, origin, input_columns, text_kind, source, options.make_valid)
-        geometry = _geometry_plan(source, options, origin, input_columns, text_kind, names[geometry_name], first_decoded, notes)
+        geometry = _geometry_plan(source, options, origin, input_columns, text_kind, geometry_column, first_decoded, notes)
+    geometry_input_name = source.geometry.name if origin == "own" else input_columns[0] if origin == "text" else None
+    columns = db_name | ({geometry_input_name: geometry_column} if geometry_input_name else {})
     plan = Plan(
         table=options.table, schema=options.schema, if_exists=options.if_exists, source=source.name, attributes=attributes,
-        geometry=geometry, primary_key=_primary_key(options.primary_key, names), spatial_index=options.spatial_index,
+        geometry=geometry, primary_key=_primary_key(options.primary_key, columns), spatial_index=options.spatial_index,
         null_values=tuple(v for v in options.null_values if not isinstance(v, str)), make_valid=options.make_valid, z=options.z,
-        columns={c.name: db_name[c.name] for c in attribute_columns} | ({geometry_name: names[geometry_name]} if geometry_name else {}),
-        notes=notes,
+        columns=columns, notes=notes,
     )
     return plan, _batches(plan, source, chain([(first, first_decoded)], ((batch, None) for batch in raw)), options)
 
@@ -356,7 +357,7 @@ def _source_crs(source, options, origin, input_columns, text_kind, srid_from_val
             raise InputFileError(f"{source.name}: the geometries carry SRID {srid_from_values}, the file says {own.name!r}")
     if given is not None:
         if own is not None and own != given:
-            what = "the SRID in its values" if srid_from_values is not None else "the file's own CRS"
+            what = "the SRID in its values" if srid_from_values is not None else "its own CRS"
             raise InputFileError(f"{source.name}: crs={options.crs!r} contradicts {what} {own.name!r}; use target_crs to reproject")
         return given
     if own is not None:

@@ -55,7 +55,8 @@ def open_frame(frame: pd.DataFrame) -> Source:
             decoded = Decoded(geometries[start:stop]) if geometries is not None else None
             yield RawBatch(table=table, geometries=decoded, first_row=start + 1)
 
-    return Source(name="the DataFrame", columns=columns, read=read, geometry=geometry, total=len(frame))
+    name = "the GeoDataFrame" if isinstance(frame, gpd.GeoDataFrame) else "the DataFrame"
+    return Source(name=name, columns=columns, read=read, geometry=geometry, total=len(frame))
 
 
 def slices(rows: int, geometries: np.ndarray | None) -> Iterator[tuple[int, int]]:

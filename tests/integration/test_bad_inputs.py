@@ -186,7 +186,7 @@ CASES = {
         text_file("c.csv", "id,wkt\n1,POINT (1 2)\n"), r"crs='EPSG:999999' is not a coordinate reference system", {"crs": "EPSG:999999"}
     ),
     "crs contradicting the file": Case(
-        frame_file("rd.gpkg", rd([shapely.Point(1, 2)])), r"rd\.gpkg: crs='EPSG:4326' contradicts the file's own CRS 'Amersfoort / RD New'", {"crs": "EPSG:4326"}
+        frame_file("rd.gpkg", rd([shapely.Point(1, 2)])), r"rd\.gpkg: crs='EPSG:4326' contradicts its own CRS 'Amersfoort / RD New'", {"crs": "EPSG:4326"}
     ),
     "a value that is not the type chosen for its column, in a late block": Case(
         late_bad_integer_csv, r"late\.csv: row 200001, column waarde: 'veel' is not an integer", {"batch_size": 1000, "column_types": {"waarde": "integer"}}
@@ -256,7 +256,7 @@ def test_load_refuses_what_is_not_a_dataframe(target):
 def test_load_refuses_a_geodataframe_without_crs(target):
     before = snapshot(target)
     frame = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(1, 2)])
-    with pytest.raises(al.LoadError, match="the GeoDataFrame has no CRS: pass crs="):
+    with pytest.raises(al.LoadError, match="the GeoDataFrame has no coordinate reference system: pass crs="):
         al.load(frame, "target", schema=target, if_exists="replace")
     assert snapshot(target) == before
 

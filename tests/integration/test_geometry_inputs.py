@@ -127,6 +127,15 @@ def test_ewkt_carries_its_crs_and_a_contradicting_crs_is_refused(tmp_path, schem
         import_file(path, "data2", schema=schema, crs="EPSG:28992")
 
 
+def test_an_attribute_named_like_the_geometry_column_is_kept_beside_it(tmp_path, schema):
+    path = tmp_path / "geom.csv"
+    path.write_text(f"geom,x,y\nvlak,{DAM[0]},{DAM[1]}\n")
+    report = import_file(path, "data", schema=schema, x="x", y="y", crs="EPSG:28992")
+    assert report.columns["geom"] == "geom_2" and report.geometry.name == "geom"
+    row = al.read(f"SELECT * FROM {schema}.data").iloc[0]
+    assert row["geom_2"] == "vlak" and row["geom"].equals(shapely.Point(DAM))
+
+
 def test_geojson_and_hex_ewkb_columns(tmp_path, schema):
     lon, lat = TO_WGS84.transform(*DAM)
     path = tmp_path / "geojson.csv"
@@ -186,7 +195,7 @@ def test_a_file_whose_own_crs_is_wrong_takes_the_crs_given_where_its_coordinates
     assert al.read(f"SELECT * FROM {schema}.data").geometry.iloc[0].equals(shapely.Point(DAM))
     wgs84 = tmp_path / "echt_wgs84.geojson"
     gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(4.89, 52.37)], crs=4326).to_file(wgs84)
-    with pytest.raises(al.InputFileError, match=r"crs='EPSG:28992' contradicts the file's own CRS"):
+    with pytest.raises(al.InputFileError, match=r"crs='EPSG:28992' contradicts its own CRS"):
         import_file(wgs84, "data2", schema=schema, crs="EPSG:28992")
 
 

@@ -71,7 +71,7 @@ def report_html(workspace, notebook: str, slug: str) -> str:
 @pytest.mark.parametrize(("radius", "landmarks"), [("300", ["Amsterdam Centraal", "Sloterplas", "Vondelpark"]), ("450", ["Sloterplas"])])
 def test_getting_started_with_other_radii(stack, workspace, radius, landmarks):
     run_report(stack, workspace, "00_getting_started.ipynb", "min_radius", radius)
-    html = report_html(workspace, "00_getting_started.ipynb", f"min_radius-{radius}")
+    html = report_html(workspace, "00_getting_started.ipynb", f"min_radius={radius}")
     for name in ["Dam", "Amsterdam Centraal", "Sloterplas", "Vondelpark"]:
         assert (f"<td>{name}</td>" in html) == (name in landmarks), name
 
@@ -137,7 +137,7 @@ def messy_table(stack):
 @pytest.mark.parametrize("table", ["buurten", "messy_quality"])
 def test_data_quality_of_other_tables(stack, workspace, messy_table, table):
     run_report(stack, workspace, "03_data_quality.ipynb", "table", table)
-    html = report_html(workspace, "03_data_quality.ipynb", f"table-{table}")
+    html = report_html(workspace, "03_data_quality.ipynb", f"table={table}")
     if table == "buurten":
         assert "ok: no nulls, duplicates or bad geometries" in html and "EPSG:28992 Amersfoort / RD New" in html
     else:
