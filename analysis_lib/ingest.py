@@ -354,11 +354,7 @@ class _Writer:
 
     def _create_staging(self) -> None:
         geometry_name = self.column.name if self.column is not None else None
-        definitions = [
-            f"{_ident(f.name)} {'text' if f.name in self.plan.json_columns else _pg_type(f, self.plan.source)}"
-            for f in self.schema
-            if f.name != geometry_name
-        ]
+        definitions = [f"{_ident(f.name)} {_pg_type(f, self.plan.source)}" for f in self.schema if f.name != geometry_name]
         if self.column is not None:
             definitions.append(f"{_ident(self.column.name)} {self.column.sql_type}")
         if self.appending:
@@ -416,8 +412,8 @@ class _Writer:
 
     def _swap_in(self) -> None:
         plan = self.plan
-        for name in sorted(plan.json_columns):
-            self._execute(f"ALTER TABLE {self._staging_name} ALTER COLUMN {_ident(name)} TYPE jsonb USING {_ident(name)}::jsonb")
+        for name, pg_type in sorted(plan.cast_after_load.items()):
+            self._execute(f"ALTER TABLE {self._staging_name} ALTER COLUMN {_ident(name)} TYPE {pg_type} USING {_ident(name)}::{pg_type}")
         if plan.primary_key:
             self._add_primary_key()
         index = None

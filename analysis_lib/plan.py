@@ -76,9 +76,11 @@ class Attribute:
 
     input_name: str
     name: str
-    type: pa.DataType
+    type: pa.DataType  # as it travels to the database
     conversion: str  # 'none', 'text' (text cells to type), 'cast' (the input's type to another), 'json' (nested to JSON text)
-    json: bool = False  # stored as jsonb
+    type_name: str | None = None  # for 'text': the type the cells become (see text_types)
+    known_to_fit: bool = False  # for 'text': the type came from the values, which all fit it
+    stored_as: str | None = None  # a PostgreSQL type the column is cast to once loaded: jsonb, numeric
 
 
 @dataclass
@@ -121,8 +123,9 @@ class Plan:
         return f"{self.schema}.{self.table}"
 
     @property
-    def json_columns(self) -> frozenset[str]:
-        return frozenset(a.name for a in self.attributes if a.json)
+    def cast_after_load(self) -> dict[str, str]:
+        """Columns that travel as text and are stored as another type: column -> PostgreSQL type."""
+        return {a.name: a.stored_as for a in self.attributes if a.stored_as}
 
 
 @dataclass
@@ -185,16 +188,18 @@ def _attribute(source: Source, column: Column, name: str, options: Options) -> A
     evidence = column.evidence if source.types_from_values else None
     if chosen is not None:
         type_name = "timestamptz" if chosen == "timestamp" and evidence and evidence.type_name == "timestamptz" else chosen
-        target = arrow_type(type_name, evidence)
+        stored_as = "numeric" if type_name == "numeric" else None
         if evidence is not None:
-            return Attribute(column.name, name, target, "text")
-        return Attribute(column.name, name, target, "none" if column.type.equals(target) else "cast")
+            return Attribute(column.name, name, arrow_type(type_name), "text", type_name=type_name, stored_as=stored_as)
+        target = column.type if type_name == "numeric" and pa.types.is_decimal(column.type) else arrow_type(type_name)
+        stored_as = stored_as if pa.types.is_string(target) else None
+        return Attribute(column.name, name, target, "none" if column.type.equals(target) else "cast", stored_as=stored_as)
     if evidence is not None:
-        return Attribute(column.name, name, arrow_type(evidence.type_name, evidence), "text")
+        return Attribute(column.name, name, arrow_type(evidence.type_name), "text", type_name=evidence.type_name, known_to_fit=True)
     if column.json:
-        return Attribute(column.name, name, pa.string(), "none", json=True)
+        return Attribute(column.name, name, pa.string(), "none", stored_as="jsonb")
     if _is_nested(column.type):
-        return Attribute(column.name, name, pa.string(), "json", json=True)
+        return Attribute(column.name, name, pa.string(), "json", stored_as="jsonb")
     if pa.types.is_dictionary(column.type):
         return Attribute(column.name, name, column.type.value_type, "cast")
     if pa.types.is_null(column.type):
@@ -422,8 +427,8 @@ def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str
         if string_nulls and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             values = pc.if_else(pc.is_in(values, pa.array(string_nulls)), pa.scalar(None, values.type), values)
         if attribute.conversion == "text":
-            values, count = convert(values, attribute.type, decimal=source.decimal, where=source.name, column=attribute.input_name,
-                                    first_row=raw.first_row)
+            values, count = convert(values, attribute.type_name, decimal=source.decimal, where=source.name, column=attribute.input_name,
+                                    first_row=raw.first_row, known_to_fit=attribute.known_to_fit)
             if count:
                 markers[attribute.name] = count
         elif attribute.conversion == "json":

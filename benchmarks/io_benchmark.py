@@ -201,8 +201,10 @@ print(time.perf_counter() - started, peak_kib)
 
 def import_in_child(path: Path, table: str, *, source: Path | None = None) -> tuple[float, int]:
     """One import in a fresh process; ``source``: a folder holding another analysis_lib to import with."""
+    # run from ``source`` too: a child started with -c puts its working folder first on sys.path
     env = dict(os.environ, PYTHONPATH=str(source)) if source else None
-    output = subprocess.run([sys.executable, "-c", IMPORT_IN_CHILD, str(path), table, SCHEMA], check=True, capture_output=True, text=True, env=env)
+    output = subprocess.run([sys.executable, "-c", IMPORT_IN_CHILD, str(path), table, SCHEMA], check=True, capture_output=True,
+                            text=True, env=env, cwd=source)
     seconds, peak_kib = output.stdout.split()
     return float(seconds), int(peak_kib)
 

@@ -24,6 +24,8 @@ TYPE_NAMES = ("text", "integer", "float", "numeric", "boolean", "date", "timesta
 # narrowest first: a column takes the first of these that all its values are
 _INFERRED = ("boolean", "integer", "float", "date", "timestamp", "timestamptz")
 MISSING_MARKERS = ("NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "#N/A", ".")
+_MARKERS = pa.array(MISSING_MARKERS)
+_EMPTY_OR_MARKER = pa.array(["", *MISSING_MARKERS])
 _INTEGER = r"^[+-]?(0|[1-9][0-9]{0,17})$"
 _BOOLEAN = r"^(?i:true|false)$"
 _TRUE = ("true", "t", "1", "yes", "y", "ja", "j", "waar")
@@ -48,6 +50,14 @@ GEOMETRY_TEXT = {
 }
 
 
+# Each chain runs from narrow to wide: values that are all of one kind are all of the kinds after it.
+_CHAINS = (("boolean",), ("integer", "float"), ("date", "timestamp"), ("timestamptz",))
+_SAMPLE = 64  # values tried first: most columns show what they are not within a few rows
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_TIMESTAMP = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?$"
+_TIMESTAMPTZ = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?" + _OFFSET
+
+
 @dataclass
 class TextEvidence:
     """What every value of one text column seen so far could be."""
@@ -55,27 +65,26 @@ class TextEvidence:
     decimal: str = "."
     possible: set[str] = field(default_factory=lambda: set(_INFERRED))
     geometry: set[str] = field(default_factory=lambda: set(GEOMETRY_TEXT))
-    values: int = 0  # present (not empty) values
-    max_scale: int = 0  # most digits after the decimal mark, for a numeric column
+    values: int = 0  # values that are neither empty nor a missing-value marker
 
     def add(self, values: pa.Array) -> None:
         """Narrow what the column could be by a batch of its values."""
-        present = _present(values, markers=False)
-        if len(present) == 0:
-            return
-        self.values += len(present)
-        self.geometry = {kind for kind in self.geometry if _all_match(present, GEOMETRY_TEXT[kind])}
+        if self.values and not self.possible and not self.geometry:
+            return  # text, and no geometry: nothing left to learn
+        trimmed = pc.utf8_trim_whitespace(values)
+        candidates = trimmed.filter(pc.and_(pc.is_valid(trimmed), pc.invert(pc.is_in(trimmed, _EMPTY_OR_MARKER))))
+        if len(candidates) == 0:
+            return  # empty cells and markers only: no evidence either way
+        self.values += len(candidates)
+        self.geometry = {kind for kind in self.geometry if _all_match_sampled(candidates, GEOMETRY_TEXT[kind])}
         if not self.possible:
             return
-        candidates = _present(values, markers=True)
-        if len(candidates) == 0:  # markers only: not a number or date, so text
-            self.possible.clear()
-            return
-        for kind in [k for k in _INFERRED if k in self.possible]:
-            if not _fits(candidates, kind, self.decimal):
+        sample = candidates.slice(0, _SAMPLE)
+        for chain in _CHAINS:
+            for kind in (k for k in chain if k in self.possible):
+                if _fits(sample, kind, self.decimal) and (len(candidates) <= _SAMPLE or _fits(candidates, kind, self.decimal)):
+                    break  # the wider kinds of the chain fit too
                 self.possible.discard(kind)
-        if self.possible & {"integer", "float"}:
-            self.max_scale = max(self.max_scale, _scale(candidates, self.decimal))
 
     @property
     def type_name(self) -> str:
@@ -90,15 +99,14 @@ class TextEvidence:
         return next(iter(sorted(self.geometry)), None) if self.values else None
 
 
-def arrow_type(type_name: str, evidence: TextEvidence | None = None) -> pa.DataType:
-    """The Arrow type a text column of ``type_name`` becomes (numeric: decimal with the scale seen)."""
-    if type_name == "numeric":
-        scale = evidence.max_scale if evidence else 0
-        return pa.decimal128(38, min(scale, 37))
+def arrow_type(type_name: str) -> pa.DataType:
+    """The Arrow type a text column of ``type_name`` travels as; numeric travels as its text (with a
+    decimal point), which PostgreSQL reads exactly however many digits it has."""
     return {
         "text": pa.string(),
         "integer": pa.int64(),
         "float": pa.float64(),
+        "numeric": pa.string(),
         "boolean": pa.bool_(),
         "date": pa.date32(),
         "timestamp": pa.timestamp("us"),
@@ -106,44 +114,49 @@ def arrow_type(type_name: str, evidence: TextEvidence | None = None) -> pa.DataT
     }[type_name]
 
 
-def convert(values: pa.Array, target: pa.DataType, *, decimal: str, where: str, column: str, first_row: int) -> tuple[pa.Array, int]:
-    """``values`` (text) as ``target``, and how many missing-value markers became NULL.
+def convert(
+    values: pa.Array, type_name: str, *, decimal: str, where: str, column: str, first_row: int, known_to_fit: bool = False
+) -> tuple[pa.Array, int]:
+    """``values`` (text) as ``type_name``, and how many missing-value markers became NULL.
 
-    InputFileError names the row and value that does not fit (``where`` names the file).
+    ``known_to_fit``: every value was seen to fit (the type came from the values), so they are not
+    checked again. Otherwise InputFileError names the row and value that does not fit (``where`` names
+    the file).
     """
-    where = (where, column)
-    if pa.types.is_string(target) or pa.types.is_large_string(target):
+    if type_name == "text":
         return values, 0
-    present = _present(values, markers=True, keep_positions=True)
-    markers = pc.sum(pc.and_(pc.is_null(present), pc.is_valid(_present(values, markers=False, keep_positions=True)))).as_py() or 0
-    if pa.types.is_boolean(target):
+    where = (where, column)
+    trimmed = pc.utf8_trim_whitespace(values)
+    markers = pc.sum(pc.is_in(trimmed, _MARKERS)).as_py() or 0
+    present = pc.if_else(pc.is_in(trimmed, _EMPTY_OR_MARKER), pa.scalar(None, pa.string()), trimmed)  # NULL stays NULL
+    target = arrow_type(type_name)
+    if type_name == "boolean":
         lowered = pc.utf8_lower(present)
-        fits = pc.or_(pc.is_in(lowered, pa.array(_TRUE)), pc.is_in(lowered, pa.array(_FALSE)))
-        _raise_at_first_misfit(values, present, fits, "true or false", where, first_row)
+        if not known_to_fit:
+            fits = pc.or_(pc.is_in(lowered, pa.array(_TRUE)), pc.is_in(lowered, pa.array(_FALSE)))
+            _raise_at_first_misfit(values, present, fits, "true or false", where, first_row)
         return pc.is_in(lowered, pa.array(_TRUE)).cast(pa.bool_()), markers
-    if pa.types.is_integer(target):
-        _raise_at_first_misfit(values, present, pc.match_substring_regex(present, r"^[+-]?[0-9]+$"), "an integer", where, first_row)
+    if type_name == "integer":
+        if not known_to_fit:
+            _raise_at_first_misfit(values, present, pc.match_substring_regex(present, r"^[+-]?[0-9]+$"), "an integer", where, first_row)
         return _cast(present, target, values, "an integer of at most 18 digits", where, first_row), markers
-    if pa.types.is_floating(target) or pa.types.is_decimal(target):
+    if type_name in ("float", "numeric"):
         numbers = pc.replace_substring(present, decimal, ".") if decimal != "." else present
-        fits = pc.match_substring_regex(numbers, _ANY_NUMBER)
-        _raise_at_first_misfit(values, present, fits, "a number", where, first_row)
-        return _cast(numbers, target, values, f"a number of type {target}", where, first_row), markers
-    if pa.types.is_timestamp(target) and target.tz is None:
+        if not known_to_fit:
+            _raise_at_first_misfit(values, present, pc.match_substring_regex(numbers, _ANY_NUMBER), "a number", where, first_row)
+        if type_name == "numeric":
+            return numbers, markers  # PostgreSQL reads the digits exactly
+        return _cast(numbers, target, values, "a number", where, first_row), markers
+    if type_name == "timestamp" and not known_to_fit:
         with_offset = pc.match_substring_regex(present, _OFFSET)
         _raise_at_first_misfit(values, present, pc.invert(with_offset), "a time without UTC offset", where, first_row)
-    described = {pa.date32(): "a date (YYYY-MM-DD)"}.get(target, "a date and time (YYYY-MM-DD hh:mm:ss)")
+    described = "a date (YYYY-MM-DD)" if type_name == "date" else "a date and time (YYYY-MM-DD hh:mm:ss)"
     return _cast(present, target, values, described, where, first_row), markers
 
 
-def _present(values: pa.Array, *, markers: bool, keep_positions: bool = False) -> pa.Array:
-    """Trimmed values without empty cells (and missing-value markers): NULL there, or left out."""
-    trimmed = pc.utf8_trim_whitespace(values)
-    missing = pc.equal(trimmed, "")
-    if markers:
-        missing = pc.or_(missing, pc.is_in(trimmed, pa.array(MISSING_MARKERS)))
-    blanked = pc.if_else(missing, pa.scalar(None, pa.string()), trimmed)
-    return blanked if keep_positions else blanked.drop_null()
+def _all_match_sampled(present: pa.Array, pattern: str) -> bool:
+    """``_all_match``, trying the first values before all of them."""
+    return _all_match(present.slice(0, _SAMPLE), pattern) and (len(present) <= _SAMPLE or _all_match(present, pattern))
 
 
 def _all_match(present: pa.Array, pattern: str) -> bool:
@@ -157,21 +170,14 @@ def _fits(present: pa.Array, kind: str, decimal: str) -> bool:
         return _all_match(present, _INTEGER)
     if kind == "float":
         return _all_match(present, _float_pattern(decimal))
-    if kind == "timestamptz" and not _all_match(present, _OFFSET):
+    pattern = {"date": _DATE, "timestamp": _TIMESTAMP, "timestamptz": _TIMESTAMPTZ}[kind]
+    if not _all_match(present, pattern):
         return False
-    if kind == "timestamp" and pc.any(pc.match_substring_regex(present, _OFFSET)).as_py():
-        return False
-    try:
+    try:  # the pattern passes 2024-02-30; the cast does not
         pc.cast(present, arrow_type(kind))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
     return True
-
-
-def _scale(present: pa.Array, decimal: str) -> int:
-    fraction = pc.extract_regex(present, rf"\{decimal}(?P<digits>[0-9]+)")
-    lengths = pc.utf8_length(pc.struct_field(fraction, "digits"))
-    return int(pc.max(lengths).as_py() or 0)
 
 
 def _cast(present: pa.Array, target: pa.DataType, values: pa.Array, described: str, where: tuple[str, str], first_row: int) -> pa.Array:

@@ -1,0 +1,58 @@
+"""Text-cell typing: the evidence a column's batches give, and the conversion to the type decided."""
+
+import pyarrow as pa
+import pytest
+
+from analysis_lib.errors import InputFileError
+from analysis_lib.sources.text_types import TextEvidence, convert
+
+
+def evidence(*batches, decimal=".") -> TextEvidence:
+    found = TextEvidence(decimal=decimal)
+    for batch in batches:
+        found.add(pa.array(batch, pa.string()))
+    return found
+
+
+@pytest.mark.parametrize(
+    ("batches", "type_name"),
+    [
+        ([["0363010000543211", "0363010000543212"]], "text"),
+        ([["0", "10", "-5"]], "integer"),
+        ([["12345678901234567890"]], "text"),  # as a number it would lose digits
+        ([["1", "2"], ["2.5"]], "float"),
+        ([["1,5", "2"]], "float"),
+        ([["True", "false"]], "boolean"),
+        ([["2024-02-29"], ["2024-03-01 12:00"]], "timestamp"),
+        ([["2024-02-30"]], "text"),
+        ([["2024-01-01T12:00:00Z", "2024-01-01T13:00:00+01:00"]], "timestamptz"),
+        ([["2024-01-01T12:00:00Z", "2024-01-01T12:00:00"]], "text"),
+        ([[None] * 100, ["", " "], ["12"]], "integer"),  # empty batches are no evidence
+        ([["NA", "."] * 50, ["7"]], "integer"),  # nor are batches of markers only
+        ([["NA", "."]], "text"),
+        ([[None, None]], "text"),
+        ([["GM0363", "BU03630000"]], "text"),
+    ],
+)
+def test_a_column_is_the_narrowest_type_all_its_values_are(batches, type_name):
+    decimal = "," if any("," in (v or "") for batch in batches for v in batch) else "."
+    assert evidence(*batches, decimal=decimal).type_name == type_name
+
+
+def test_a_late_value_that_is_not_a_number_makes_the_column_text():
+    assert evidence([str(i) for i in range(10_000)], ["1", "twee"]).type_name == "text"
+
+
+def test_geometry_text_is_recognised_in_every_value_or_not_at_all():
+    assert evidence(["POINT (1 2)", " SRID=28992;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))"]).geometry_kind == "WKT"
+    assert evidence(['{"type": "Point", "coordinates": [4.9, 52.4]}']).geometry_kind == "GeoJSON"
+    assert evidence(["POINT (1 2)"], ["geen punt"]).geometry_kind is None
+
+
+def test_conversion_names_the_row_that_does_not_fit_and_counts_markers():
+    values, markers = convert(pa.array(["12", " NA", None, "7"]), "integer", decimal=".", where="f.csv", column="n", first_row=1)
+    assert values.to_pylist() == [12, None, None, 7] and markers == 1
+    with pytest.raises(InputFileError, match=r"f\.csv: row 12, column n: 'twaalf' is not an integer"):
+        convert(pa.array(["1", "twaalf"]), "integer", decimal=".", where="f.csv", column="n", first_row=11)
+    numbers, _ = convert(pa.array(["12,50", "3"]), "numeric", decimal=",", where="f.csv", column="n", first_row=1)
+    assert numbers.to_pylist() == ["12.50", "3"]  # PostgreSQL reads them as numeric, digit for digit
