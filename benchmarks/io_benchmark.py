@@ -262,10 +262,24 @@ def import_rows(sizes: list[int], repeats: int, folder: Path, before: Path | Non
     if len(sizes) > 1:
         rows.append({"case": f"peak RSS {sizes[-1]:,} / {sizes[0]:,} points", "route": "analysis_lib.import_file",
                      "ratio": peaks[sizes[-1]] / peaks[sizes[0]]})
+    rows += widening_rows(sizes[0], repeats, folder)
     path = folder / f"addresses_{sizes[0]}.csv"
     addresses(sizes[0]).to_csv(path, index=False)
     rows += import_case(f"import CSV {sizes[0]:,} addresses (x/y + 8 columns)", path, repeats, before, revision)[0]
     return rows
+
+
+def widening_rows(n: int, repeats: int, folder: Path) -> list[dict]:
+    """What a MultiPoint in the last row costs: the staging table's Point column is altered to
+    MultiPoint between two COPYs, rewriting the rows so far."""
+    frame = points(n)
+    frame.loc[n - 1, "geometry"] = shapely.MultiPoint([frame.geometry.iloc[n - 1], frame.geometry.iloc[0]])
+    path = folder / f"points_{n}_multi_last.gpkg"
+    pyogrio.write_dataframe(frame, path, layer="points", geometry_type="Unknown")
+    seconds = statistics.median(import_in_child(path, "import_case")[0] for _ in range(repeats))
+    path.unlink()
+    return [{"case": f"import GeoPackage {n:,} points, a MultiPoint last", "route": "analysis_lib.import_file (column widened)",
+             "seconds": seconds}]
 
 
 def source_at(revision: str, folder: Path) -> Path:
