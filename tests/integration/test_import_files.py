@@ -184,15 +184,18 @@ def test_progress_bar_shows_rows_per_second_when_asked(tmp_path, schema, capsys)
     assert capsys.readouterr().err == ""
 
 
-def test_curved_geometries_are_linearised(tmp_path, schema):
-    curve = al.read_sql(
-        "SELECT ST_AsBinary(ST_Translate('CURVEPOLYGON(CIRCULARSTRING(0 0, 4 0, 4 4, 0 4, 0 0))'::geometry, 121000, 487000)) AS w"
-    )["w"][0]
-    path = tmp_path / "bocht.gpkg"
+def geopackage_of(path, wkt: str):
+    """A GeoPackage holding one geometry shapely cannot read, as PostGIS writes it, moved to the Dam."""
+    geometry = al.read_sql("SELECT ST_AsBinary(ST_Translate(CAST(:wkt AS geometry), 121000, 487000)) AS w", {"wkt": wkt})["w"][0]
     pyogrio.raw.write(
-        path, geometry=np.array([curve], dtype=object), field_data=[np.array([1])], fields=["id"],
+        path, geometry=np.array([geometry], dtype=object), field_data=[np.array([1])], fields=["id"],
         geometry_type="Unknown", crs="EPSG:28992", driver="GPKG",
     )
+    return path
+
+
+def test_curved_geometries_are_linearised(tmp_path, schema):
+    path = geopackage_of(tmp_path / "bocht.gpkg", "CURVEPOLYGON(CIRCULARSTRING(0 0, 4 0, 4 4, 0 4, 0 0))")
     report = import_file(path, "data", schema=schema)
     assert "curved geometries linearised (PostGIS ST_CurveToLine)" in report.notes
     circle = imported(schema).geometry.iloc[0]
@@ -202,15 +205,7 @@ def test_curved_geometries_are_linearised(tmp_path, schema):
 
 @pytest.mark.filterwarnings("ignore:Registering non-standard gpkg_geom_TIN extension:RuntimeWarning")
 def test_tins_become_collections_of_their_faces(tmp_path, schema):
-    tin = al.read_sql(
-        "SELECT ST_AsBinary(ST_Translate('TIN Z (((0 0 1, 10 0 2, 0 10 3, 0 0 1)), ((10 0 2, 10 10 4, 0 10 3, 10 0 2)))'::geometry,"
-        " 121000, 487000)) AS w"
-    )["w"][0]
-    path = tmp_path / "maaiveld.gpkg"
-    pyogrio.raw.write(
-        path, geometry=np.array([tin], dtype=object), field_data=[np.array([1])], fields=["id"],
-        geometry_type="Unknown", crs="EPSG:28992", driver="GPKG",
-    )
+    path = geopackage_of(tmp_path / "maaiveld.gpkg", "TIN Z (((0 0 1, 10 0 2, 0 10 3, 0 0 1)), ((10 0 2, 10 10 4, 0 10 3, 10 0 2)))")
     report = import_file(path, "data", schema=schema)
     assert "TINs and polyhedral surfaces stored as GeometryCollections of their faces, triangles as Polygons (PostGIS ST_ForceSFS)" in report.notes
     assert geometry_type(schema) == "geometry(GeometryCollectionZ,28992)"
