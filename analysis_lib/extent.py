@@ -47,6 +47,8 @@ def area_of(crs: pyproj.CRS) -> Area | None:
     if use is None:
         return None
     west, south, east, north = use.bounds
+    if west > east:  # across the antimeridian (NAD83, New Zealand): one box of all longitudes
+        west, east = -180.0, 180.0
     dx, dy = (east - west) * _MARGIN, (north - south) * _MARGIN
     box = (west - dx, south - dy, east + dx, north + dy)
     label = f"EPSG:{code} ({crs.name})" if code else crs.name
@@ -71,9 +73,13 @@ class OutsideArea:
     bounds: np.ndarray = field(default_factory=lambda: np.array([np.inf, np.inf, -np.inf, -np.inf]))
     swapped_inside: bool = True
 
-    def check(self, geometries: np.ndarray, first_row: int, *, swapped: Callable[[np.ndarray], np.ndarray] | None = None) -> None:
+    def check(
+        self, geometries: np.ndarray, first_row: int, *, swapped: Callable[[np.ndarray], np.ndarray] | None = None,
+        shown: np.ndarray | None = None,
+    ) -> None:
         """Take in a batch (missing geometries are skipped). ``swapped(rows)`` gives those rows' geometries
-        as they would be with x and y swapped in the input (default: their own x and y swapped)."""
+        as they would be with x and y swapped in the input (default: their own x and y swapped); the first
+        offender is shown by its coordinates in ``shown`` (default: ``geometries``), as the input has them."""
         present = np.flatnonzero(~shapely.is_missing(geometries))
         self.checked += len(present)
         if not len(present):
@@ -87,7 +93,9 @@ class OutsideArea:
         if len(self.rows) < _SHOWN_ROWS:
             self.rows += (present[outside][: _SHOWN_ROWS - len(self.rows)] + first_row).tolist()
         if self.first is None:
-            self.first = (float(off[0, 0]), float(off[0, 1]))
+            first = (shown if shown is not None else geometries)[present[outside][0]]
+            x, y = shapely.get_coordinates(first)[0]
+            self.first = (float(x), float(y))
         self.bounds = np.r_[np.minimum(self.bounds[:2], off[:, :2].min(axis=0)), np.maximum(self.bounds[2:], off[:, 2:].max(axis=0))]
         if swapped is None:
             self.swapped_inside &= bool(self.area.inside(off[:, [1, 0, 3, 2]]).all())

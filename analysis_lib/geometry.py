@@ -36,6 +36,7 @@ _FAMILY = {single: {single, multi} for single, multi in _MULTI_OF.items()} | {
 }
 _MAKE_MULTI = {"Point": shapely.multipoints, "LineString": shapely.multilinestrings, "Polygon": shapely.multipolygons}
 Z_POLICIES = ("keep", "drop")
+_WGS84 = pyproj.CRS.from_epsg(4326)
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,16 @@ def resolve_crs(value, parameter: str) -> pyproj.CRS:
         raise LoadError(f"{parameter}={value!r} is not a coordinate reference system: {error}") from None
 
 
+def same_crs(a: pyproj.CRS, b: pyproj.CRS) -> bool:
+    """One CRS, whatever the axis order: OGC:CRS84 (GeoJSON's, GeoParquet's) is EPSG:4326 with longitude first."""
+    return a.equals(b, ignore_axis_order=True)
+
+
 def epsg_of(crs: pyproj.CRS, parameter: str) -> int:
-    """The EPSG code of ``crs`` (ESRI-style WKT such as 'RD_New' included); LoadError if it has none."""
+    """The EPSG code of ``crs`` (ESRI-style WKT such as 'RD_New' and OGC:CRS84, as 4326, included);
+    LoadError if it has none."""
+    if same_crs(crs, _WGS84):
+        return 4326
     code = crs.to_epsg() or crs.to_epsg(min_confidence=70)
     if code is None:
         raise LoadError(f"{parameter} {crs.name!r} has no EPSG code; reproject to an EPSG CRS, e.g. EPSG:28992")
@@ -149,10 +158,16 @@ def common_type(kinds: set[str]) -> str:
 
 
 def widening(old: GeometryColumn, new: GeometryColumn, column_sql: str) -> str:
-    """The SQL expression that turns the stored ``column_sql`` of type ``old`` into type ``new``."""
+    """The SQL expression that turns the stored ``column_sql`` of type ``old`` into type ``new``.
+
+    Rows made Multi for a Multi column go back to one part when the column becomes ``Geometry``, as in
+    every Geometry column (``_single_parts``): what is stored must not depend on where batches end.
+    """
     expression = column_sql
     if new.type_name.startswith("Multi") and not old.type_name.startswith("Multi"):
         expression = f"ST_Multi({expression})"
+    if new.type_name == "Geometry" and old.type_name.startswith("Multi"):
+        expression = f"CASE WHEN ST_NumGeometries({expression}) = 1 THEN ST_GeometryN({expression}, 1) ELSE {expression} END"
     if new.has_z and not old.has_z:
         expression = f"ST_Force3D({expression})"  # the rows so far have no geometry at all
     return expression
@@ -226,7 +241,7 @@ def prepare(geometries: np.ndarray, column: GeometryColumn, *, make_valid: bool,
 
 
 def _encoded(geometries, column: GeometryColumn, *, where: str, first_row: int) -> pa.Array:
-    geometries = _promote_to_multi(geometries, column)
+    geometries = _single_parts(_promote_to_multi(geometries, column), column)
     type_ids = shapely.get_type_id(geometries)
     _check_types(type_ids, column, where=where, first_row=first_row)
     if column.has_z:
@@ -257,6 +272,20 @@ def _promote_to_multi(geometries, column: GeometryColumn):
     return geometries
 
 
+def _single_parts(geometries, column: GeometryColumn):
+    """In a Geometry column, Multi geometries of one part as that part (a copy where any is changed)."""
+    if column.type_name != "Geometry":
+        return geometries
+    type_ids = shapely.get_type_id(geometries)
+    multi = np.isin(type_ids, [GeometryType.MULTIPOINT, GeometryType.MULTILINESTRING, GeometryType.MULTIPOLYGON])
+    one_part = multi & (shapely.get_num_geometries(geometries) == 1)
+    if not one_part.any():
+        return geometries
+    geometries = geometries.copy()
+    geometries[one_part] = shapely.get_geometry(geometries[one_part], 0)
+    return geometries
+
+
 def _check_types(type_ids: np.ndarray, column: GeometryColumn, *, where: str, first_row: int) -> None:
     if column.type_name == "Geometry":
         return
@@ -265,8 +294,8 @@ def _check_types(type_ids: np.ndarray, column: GeometryColumn, *, where: str, fi
         row = int(np.flatnonzero(wrong)[0])
         found = _NAMES[GeometryType(type_ids[row])]
         raise LoadError(
-            f"{where}: row {row + first_row} is a {found} in a {column.type_name} column (geometry_type={column.type_name!r});"
-            " pass geometry_type='Geometry' to allow mixed types, or leave it out to let the rows decide"
+            f"{where}: row {row + first_row} is a {found} in a {column.type_name} column;"
+            " pass geometry_type='Geometry' to allow mixed types"
         )
 
 

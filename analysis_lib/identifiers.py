@@ -42,6 +42,21 @@ def normalise_columns(names: Iterable[str], *, reserved: Iterable[str] = ()) -> 
     return mapping
 
 
+def unique_names(names: list[str]) -> list[str]:
+    """``names`` with repeats made unique: the first keeps its name, later ones get _2, _3, … (skipping
+    any name already in the list), in order."""
+    taken, unique = set(names), []
+    for position, name in enumerate(names):
+        if name in names[:position]:
+            n = 2
+            while f"{name}_{n}" in taken:
+                n += 1
+            name = f"{name}_{n}"
+            taken.add(name)
+        unique.append(name)
+    return unique
+
+
 def checked_name(name: str, what: str) -> str:
     """``name`` if it is a plain lower-case identifier, else LoadError saying which name would do."""
     if not isinstance(name, str) or not _SAFE.fullmatch(name) or len(name.encode()) > MAX_IDENTIFIER_BYTES:

@@ -24,6 +24,7 @@ import adbc_driver_manager
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 from tqdm import tqdm
 
 from . import extent
@@ -131,7 +132,7 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
                         raise error
                     if report.rows == 0:
                         raise LoadError(f"{plan.source}: no rows to load")
-                    writer.finish(preparer.column)
+                    writer.finish()
                 connection.commit()
         except adbc_driver_manager.Error as error:
             if feed.error is not None:
@@ -255,20 +256,25 @@ class _Preparer:
         if plan.geometry is None:
             return _Prepared(_nulls_for_sentinels(batch.attributes, plan.null_values), None, batch)
         geometries = geo.normalised(batch.geometries, z=plan.z)
-        if self._outside(self.outside, geometries, batch.first_row):
+        if self.outside is not None:
+            self.outside.check(geometries, batch.first_row)
+        if self.outside is not None and self.outside.count:
             return _Prepared(None, None, batch)  # the load will fail: only count what lies outside
-        plan.geometry.typer.add(geometries, batch.first_row)
-        column = plan.geometry.typer.column
         transformer = plan.geometry.transformer
+        include_z = bool(shapely.has_z(geometries).any())
         if transformer is not None:
             source = geometries
 
             def swapped(rows):
-                return geo.reprojected(geo.swapped_xy(source[rows]), transformer, include_z=column.has_z)
+                return geo.reprojected(geo.swapped_xy(source[rows]), transformer, include_z=include_z)
 
-            geometries = geo.reprojected(source, transformer, include_z=column.has_z)
-            if self._outside(self.outside_stored, geometries, batch.first_row, swapped=swapped):
-                return _Prepared(None, None, batch)
+            geometries = geo.reprojected(source, transformer, include_z=include_z)
+            if self.outside_stored is not None:
+                self.outside_stored.check(geometries, batch.first_row, swapped=swapped, shown=source)
+        if self.outside_stored is not None and self.outside_stored.count:
+            return _Prepared(None, None, batch)
+        plan.geometry.typer.add(geometries, batch.first_row)
+        column = plan.geometry.typer.column
         prepared = geo.prepare(
             geometries, column, make_valid=plan.make_valid, where=f"{plan.source} column {column.name}", first_row=batch.first_row,
         )
@@ -277,12 +283,6 @@ class _Preparer:
         repaired = sorted((set(batch.repaired_rows) | set(prepared.repaired_rows)) - set(nulled))
         return _Prepared(table, column, batch, repaired_rows=repaired, nulled_rows=nulled)
 
-
-    def _outside(self, check: extent.OutsideArea | None, geometries, first_row: int, **options) -> bool:
-        """Whether the load is bound to fail for geometries outside their area (this batch or an earlier one)."""
-        if check is not None:
-            check.check(geometries, first_row, **options)
-        return any(c is not None and c.count > 0 for c in (self.outside, self.outside_stored))
 
     @property
     def outside_error(self) -> LoadError | None:
@@ -330,11 +330,7 @@ class _Writer:
                 self.cursor.adbc_ingest(self.staging, stream, mode="append", db_schema_name=self.plan.schema)
             first = feed.next()
 
-    def finish(self, column: geo.GeometryColumn | None) -> None:
-        """Give the geometry column the type every row decided (narrower than the staging table's when the
-        first rows had no geometry), then swap in or append."""
-        if column is not None and self.column is not None and column != self.column:
-            self._alter_geometry(column)
+    def finish(self) -> None:
         if self.appending:
             self._insert_into_target()
         else:
@@ -508,15 +504,33 @@ def _pg_type(field: pa.Field, source: str) -> str:
 
 
 def _nulls_for_sentinels(attributes: pa.Table, null_values: tuple) -> pa.Table:
+    """Number columns with the sentinels (e.g. -99999999) as NULL; integers compared as integers, so ids
+    beyond float precision are never mistaken for one."""
     if not null_values:
         return attributes
     for index, field_ in enumerate(attributes.schema):
-        if pa.types.is_integer(field_.type) or pa.types.is_floating(field_.type):
-            values = pa.array([v for v in null_values if isinstance(v, (int, float))], type=pa.float64())
-            column = attributes.column(index)
-            sentinel = pc.is_in(column.cast(pa.float64()), value_set=values)
-            attributes = attributes.set_column(index, field_, pc.if_else(sentinel, pa.scalar(None, field_.type), column))
+        if pa.types.is_integer(field_.type):
+            sentinels = [int(v) for v in null_values if float(v).is_integer()]
+        elif pa.types.is_floating(field_.type):
+            sentinels = [float(v) for v in null_values]
+        else:
+            continue
+        try:
+            value_set = pa.array(sentinels, type=field_.type)
+        except (pa.ArrowInvalid, OverflowError):  # a sentinel the column's type cannot hold cannot occur in it
+            value_set = pa.array([s for s in sentinels if _fits_type(s, field_.type)], type=field_.type)
+        column = attributes.column(index)
+        sentinel = pc.is_in(column, value_set=value_set)
+        attributes = attributes.set_column(index, field_, pc.if_else(sentinel, pa.scalar(None, field_.type), column))
     return attributes
+
+
+def _fits_type(value, arrow_type: pa.DataType) -> bool:
+    try:
+        pa.array([value], type=arrow_type)
+    except (pa.ArrowInvalid, OverflowError):
+        return False
+    return True
 
 
 def _database_message(error: adbc_driver_manager.Error) -> str:

@@ -5,7 +5,6 @@ source (``sources``) -> plan (here) -> batches (here) -> writer (``ingest``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -21,8 +20,9 @@ from . import geometry as geo
 from .errors import InputFileError, LoadError
 from .identifiers import checked_name, normalise_columns, snake_case
 from .sources import geometries as geometry_input
+from .sources.json_text import json_texts
 from .sources.source import Column, RawBatch, Source
-from .sources.text_types import TYPE_NAMES, arrow_type, convert
+from .sources.text_types import TYPE_NAMES, arrow_type, convert, without_markers
 
 IF_EXISTS = ("fail", "replace", "append")
 GEOMETRY_COLUMN = "geom"
@@ -144,10 +144,17 @@ def decide(source: Source, options: Options) -> tuple[Plan, Iterator[Batch]]:
     """The plan for loading ``source`` as asked, and its batches (the first one read to decide)."""
     chosen = _chosen_columns(source, options)
     origin, input_columns, text_kind = _geometry_origin(source, options)
+    if origin is None and (options.crs is not None or options.geometry_type is not None):
+        given = "crs=" if options.crs is not None else "geometry_type="
+        raise InputFileError(
+            f"{source.name}: {given} was given, but no column holds geometries; its columns: {', '.join(c.name for c in source.columns)}."
+            " Name them with geometry= (WKT, GeoJSON or hex WKB) or x=/y="
+        )
     attribute_columns = [c for c in chosen if not (origin == "text" and c.name in input_columns)]
     geometry_name = _geometry_name(source, origin)
     geometry_column = snake_case(geometry_name) if geometry_name else None
     db_name = normalise_columns([c.name for c in attribute_columns], reserved=[geometry_column] if geometry_column else [])
+    _check_column_types(source, options, db_name)
     attributes = [_attribute(source, c, db_name[c.name], options) for c in attribute_columns]
     read_columns = [c.name for c in attribute_columns] + [n for n in input_columns if origin != "own"]
     raw = (batch for batch in source.read(list(dict.fromkeys(read_columns)), options.make_valid) if batch.table.num_rows)
@@ -205,6 +212,16 @@ def _attribute(source: Source, column: Column, name: str, options: Options) -> A
     if pa.types.is_null(column.type):
         return Attribute(column.name, name, pa.string(), "cast")
     return Attribute(column.name, name, column.type, "none")
+
+
+def _check_column_types(source: Source, options: Options, db_name: dict[str, str]) -> None:
+    """Every key of column_types must name an imported column, by its name in the file or in the table:
+    a misspelt one would leave the column as its values decide, silently."""
+    unknown = [key for key in options.column_types if key not in db_name and key not in db_name.values()]
+    if unknown:
+        raise InputFileError(
+            f"{source.name}: column_types: no column {', '.join(map(repr, unknown))} to import; its columns: {', '.join(db_name)}"
+        )
 
 
 def _is_nested(arrow_type: pa.DataType) -> bool:
@@ -304,8 +321,9 @@ def _decoded(raw: RawBatch, origin: str, input_columns, text_kind, source: Sourc
     if origin == "own":
         return raw.geometries
     if origin == "text":
-        return geometry_input.from_text(raw.table.column(input_columns[0]).combine_chunks(), text_kind, where=source.name,
-                                        name=input_columns[0], first_row=raw.first_row, make_valid=make_valid)
+        text = without_markers(raw.table.column(input_columns[0]).combine_chunks().cast(pa.string()))
+        return geometry_input.from_text(text, text_kind, where=source.name, name=input_columns[0], first_row=raw.first_row,
+                                        make_valid=make_valid)
     x, y = input_columns
     return geometry_input.from_xy(_numbers(raw.table.column(x), source), _numbers(raw.table.column(y), source), (x, y),
                                   where=source.name, first_row=raw.first_row)
@@ -313,8 +331,10 @@ def _decoded(raw: RawBatch, origin: str, input_columns, text_kind, source: Sourc
 
 def _numbers(column: pa.ChunkedArray, source: Source) -> pa.Array:
     values = column.combine_chunks()
-    if source.decimal != "." and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-        values = pc.replace_substring(values, source.decimal, ".")
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        values = without_markers(values)
+        if source.decimal != ".":
+            values = pc.replace_substring(values, source.decimal, ".")
     return values
 
 
@@ -324,7 +344,7 @@ def _geometry_plan(source, options, origin, input_columns, text_kind, name, firs
     source_crs = _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes, first_decoded)
     final_crs = geo.resolve_crs(options.target_crs, "target_crs") if options.target_crs is not None else source_crs
     srid = geo.epsg_of(final_crs, "target_crs" if options.target_crs is not None else "the CRS")
-    transformer = pyproj.Transformer.from_crs(source_crs, final_crs, always_xy=True) if final_crs != source_crs else None
+    transformer = None if geo.same_crs(final_crs, source_crs) else pyproj.Transformer.from_crs(source_crs, final_crs, always_xy=True)
     declared = source.geometry.declared_type if origin == "own" else None
     fixed = options.geometry_type
     where = f"{source.name} column {name}" if origin != "text" else f"{source.name} column {input_columns[0]}"
@@ -352,16 +372,16 @@ def _srid_from_values(decoded, source: Source, column: str) -> int | None:
 def _source_crs(source, options, origin, input_columns, text_kind, srid_from_values, notes, first_decoded) -> pyproj.CRS:
     given = geo.resolve_crs(options.crs, "crs") if options.crs is not None else None
     own = source.geometry.crs if origin == "own" else None
-    if given is not None and own is not None and own != given and _coordinates_contradict(own, given, first_decoded):
+    if given is not None and own is not None and not geo.same_crs(own, given) and _coordinates_contradict(own, given, first_decoded):
         notes.append(f"CRS: crs={options.crs!r} used instead of the file's own {own.name!r}: the coordinates lie outside the area of the one, inside that of the other")
         return given
     if srid_from_values is not None:
         from_values = geo.resolve_crs(f"EPSG:{srid_from_values}", "the SRID in the values")
         own = own or from_values
-        if own != from_values:
+        if not geo.same_crs(own, from_values):
             raise InputFileError(f"{source.name}: the geometries carry SRID {srid_from_values}, the file says {own.name!r}")
     if given is not None:
-        if own is not None and own != given:
+        if own is not None and not geo.same_crs(own, given):
             what = "the SRID in its values" if srid_from_values is not None else "its own CRS"
             raise InputFileError(f"{source.name}: crs={options.crs!r} contradicts {what} {own.name!r}; use target_crs to reproject")
         return given
@@ -432,31 +452,20 @@ def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str
             if count:
                 markers[attribute.name] = count
         elif attribute.conversion == "json":
-            values = _as_json(values)
+            values = _as_json(values, source.name, attribute.input_name, raw.first_row)
         elif attribute.conversion == "cast":
             values = _cast(values, attribute.type, source.name, attribute.input_name, raw.first_row)
         table = table.append_column(attribute.name, values)
     return table, markers
 
 
-def _as_json(values: pa.Array) -> pa.Array:
+def _as_json(values: pa.Array, where: str, column: str, first_row: int) -> pa.Array:
     if isinstance(values.type, pa.BaseExtensionType):
         storage = values.storage
         if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
             return storage.cast(pa.string())  # JSON text already (GDAL's JSON fields)
         values = storage
-    return pa.array([None if v is None else json.dumps(_plain(v), ensure_ascii=False, default=str) for v in values.to_pylist()], pa.string())
-
-
-def _plain(value):
-    """Arrow's Python values as JSON-able ones (a map arrives as a list of key-value pairs)."""
-    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-        return {str(k): _plain(v) for k, v in value}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+    return pa.array(json_texts(values.to_pylist(), where=where, column=column, first_row=first_row), pa.string())
 
 
 def _cast(values: pa.Array, target: pa.DataType, where: str, column: str, first_row: int) -> pa.Array:

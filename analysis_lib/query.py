@@ -27,7 +27,7 @@ from . import wkb
 from .db import adbc_connection
 from .errors import QueryError
 from .geometry import resolve_crs
-from .identifiers import checked_name
+from .identifiers import checked_name, unique_names
 from .sql_parameters import bind
 
 _TABLE_NAME = re.compile(r"(?:([a-z_][a-z0-9_]*)\.)?([a-z_][a-z0-9_]*)")
@@ -101,18 +101,10 @@ def _arrow_result(sql: str, params: Mapping[str, Any] | None) -> pa.Table:
 def _unique_names(table: pa.Table) -> pa.Table:
     """``table`` with repeated column names suffixed _2, _3, … (a name already in the result is skipped)."""
     names = table.column_names
-    if len(set(names)) == len(names):
+    unique = unique_names(names)
+    if unique == names:
         return table
-    taken, unique, renamed = set(names), [], []
-    for position, name in enumerate(names):
-        if name in names[:position]:
-            n = 2
-            while f"{name}_{n}" in taken:
-                n += 1
-            renamed.append(f"{name} -> {name}_{n}")
-            name = f"{name}_{n}"
-            taken.add(name)
-        unique.append(name)
+    renamed = [f"{old} -> {new}" for old, new in zip(names, unique, strict=True) if old != new]
     warnings.warn(
         f"the result has several columns of one name; the later ones are renamed: {', '.join(renamed)}"
         " (give them names of their own with AS in the SELECT to choose)",

@@ -213,7 +213,7 @@ def _shown(value: Any) -> str:
 
 
 def _escaped(text: str) -> str:
-    return urllib.parse.quote(text, safe="-._")
+    return urllib.parse.quote(text, safe="-._").replace("~", "%7E")  # quote() always leaves '~' as it is
 
 
 def failed_notebook_path(target: Path) -> Path:

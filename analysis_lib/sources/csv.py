@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from ..errors import InputFileError
+from ..identifiers import unique_names
 from . import encoding as encodings
 from .source import Column, RawBatch, Source
 from .text_types import TextEvidence
@@ -78,7 +79,7 @@ class _Dialect:
         self.encoding, self.separator, self.skip_rows = encoding, separator, skip_rows
         self.skip_bad_lines, self.block_size = skip_bad_lines, max(batch_size * 64, 1 << 20)
         self.null_values = [""] + [v for v in null_values if isinstance(v, str)]
-        self.names = _unique(self._header())
+        self.names = unique_names(self._header())  # every column can be chosen, repeated names too
 
     def _header(self) -> list[str]:
         options = pa_csv.ReadOptions(encoding=self.encoding, skip_rows=self.skip_rows, block_size=self.block_size, use_threads=False)
@@ -127,17 +128,6 @@ class _Dialect:
             return "skip"
 
         return pa_csv.ParseOptions(delimiter=self.separator, invalid_row_handler=handle)
-
-
-def _unique(names: list[str]) -> list[str]:
-    """Header names made unique (a repeated name gets _2, _3, …), so every column can be chosen."""
-    seen: dict[str, int] = {}
-    unique = []
-    for name in names:
-        count = seen.get(name, 0) + 1
-        seen[name] = count
-        unique.append(name if count == 1 else f"{name}_{count}")
-    return unique
 
 
 def _explained(message: str) -> str:

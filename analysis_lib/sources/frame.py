@@ -8,7 +8,6 @@ early. Object columns of dicts (or of lists holding dicts or lists) are JSON.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import geopandas as gpd
@@ -20,6 +19,7 @@ import shapely
 
 from ..errors import LoadError
 from .geometries import Decoded
+from .json_text import json_texts
 from .source import Column, OwnGeometry, RawBatch, Source
 
 FRAME_CHUNK_ROWS = 50_000
@@ -50,7 +50,7 @@ def open_frame(frame: pd.DataFrame) -> Source:
             chunk = pd.DataFrame(frame.iloc[start:stop][attribute_names])
             chunk.columns = [str(n) for n in attribute_names]
             for name in json_names:
-                chunk[str(name)] = chunk[str(name)].map(lambda v: None if v is None else json.dumps(v, ensure_ascii=False, default=str))
+                chunk[str(name)] = json_texts(chunk[str(name)], where="the DataFrame", column=str(name), first_row=start + 1)
             table = _to_arrow(chunk, schema, first_row=start + 1).select(names)
             decoded = Decoded(geometries[start:stop]) if geometries is not None else None
             yield RawBatch(table=table, geometries=decoded, first_row=start + 1)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import shapely
 
 from ..errors import InputFileError
 
@@ -26,7 +27,8 @@ _INFERRED = ("boolean", "integer", "float", "date", "timestamp", "timestamptz")
 MISSING_MARKERS = ("NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "#N/A", ".")
 _MARKERS = pa.array(MISSING_MARKERS)
 _EMPTY_OR_MARKER = pa.array(["", *MISSING_MARKERS])
-_INTEGER = r"^[+-]?(0|[1-9][0-9]{0,17})$"
+# No '+': a leading plus is kept as written (+31 20 …, a telephone number), not dropped from a number.
+_INTEGER = r"^-?(0|[1-9][0-9]{0,17})$"
 _BOOLEAN = r"^(?i:true|false)$"
 _TRUE = ("true", "t", "1", "yes", "y", "ja", "j", "waar")
 _FALSE = ("false", "f", "0", "no", "n", "nee", "onwaar")
@@ -35,9 +37,11 @@ _ANY_NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"  # a nu
 
 
 def _float_pattern(decimal: str) -> str:
+    """A number a float holds: whole numbers of at most 15 digits (longer ones, ids mostly, would lose
+    digits), decimals, and exponents of at most two digits (1e400 would be infinity)."""
     mark = "\\" + decimal
-    number = rf"(0|[1-9][0-9]{{0,17}}|(0|[1-9][0-9]*){mark}[0-9]+|{mark}[0-9]+|(0|[1-9][0-9]*){mark})"
-    return rf"^[+-]?{number}([eE][+-]?[0-9]+)?$"
+    number = rf"(0|[1-9][0-9]{{0,14}}|(0|[1-9][0-9]*){mark}[0-9]+|{mark}[0-9]+|(0|[1-9][0-9]*){mark})"
+    return rf"^-?{number}([eE][+-]?[0-9]{{1,2}})?$"
 
 
 # Text that holds geometries: WKT or EWKT, GeoJSON, or (E)WKB as hex.
@@ -46,7 +50,7 @@ GEOMETRY_TEXT = {
     r"GEOMETRYCOLLECTION|CIRCULARSTRING|COMPOUNDCURVE|CURVEPOLYGON|MULTICURVE|MULTISURFACE|TRIANGLE|TIN|"
     r"POLYHEDRALSURFACE)\s*(?i:ZM|Z|M)?\s*(\(|(?i:EMPTY))",
     "GeoJSON": r'^\s*\{.*"type"\s*:\s*"(Point|LineString|Polygon|MultiPoint|MultiLineString|MultiPolygon|GeometryCollection)"',
-    "WKB (hex)": r"^(00|01)([0-9A-Fa-f]{2}){8,}$",
+    "WKB (hex)": r"^(00|01)([0-9A-Fa-f]{2}){20,}$",  # a byte order and at least the 20 bytes of a point
 }
 
 
@@ -76,7 +80,7 @@ class TextEvidence:
         if len(candidates) == 0:
             return  # empty cells and markers only: no evidence either way
         self.values += len(candidates)
-        self.geometry = {kind for kind in self.geometry if _all_match_sampled(candidates, GEOMETRY_TEXT[kind])}
+        self.geometry = {kind for kind in self.geometry if _holds_geometries(candidates, kind)}
         if not self.possible:
             return
         sample = candidates.slice(0, _SAMPLE)
@@ -135,7 +139,8 @@ def convert(
         if not known_to_fit:
             fits = pc.or_(pc.is_in(lowered, pa.array(_TRUE)), pc.is_in(lowered, pa.array(_FALSE)))
             _raise_at_first_misfit(values, present, fits, "true or false", where, first_row)
-        return pc.is_in(lowered, pa.array(_TRUE)).cast(pa.bool_()), markers
+        truth = pc.is_in(lowered, pa.array(_TRUE))  # False for NULL: the NULLs are put back
+        return pc.if_else(pc.is_valid(present), truth, pa.scalar(None, pa.bool_())), markers
     if type_name == "integer":
         if not known_to_fit:
             _raise_at_first_misfit(values, present, pc.match_substring_regex(present, r"^[+-]?[0-9]+$"), "an integer", where, first_row)
@@ -152,6 +157,22 @@ def convert(
         _raise_at_first_misfit(values, present, pc.invert(with_offset), "a time without UTC offset", where, first_row)
     described = "a date (YYYY-MM-DD)" if type_name == "date" else "a date and time (YYYY-MM-DD hh:mm:ss)"
     return _cast(present, target, values, described, where, first_row), markers
+
+
+def without_markers(values: pa.Array) -> pa.Array:
+    """Text with empty cells and missing-value markers as NULL (for columns geometries are made of)."""
+    return pc.if_else(pc.is_in(pc.utf8_trim_whitespace(values), _EMPTY_OR_MARKER), pa.scalar(None, pa.string()), values)
+
+
+def _holds_geometries(present: pa.Array, kind: str) -> bool:
+    """Every value looks like a geometry of ``kind``; hex must also decode (long digit codes such as
+    shipping numbers look like hex too)."""
+    if not _all_match_sampled(present, GEOMETRY_TEXT[kind]):
+        return False
+    if kind == "WKB (hex)":
+        sample = present.slice(0, _SAMPLE).to_numpy(zero_copy_only=False)
+        return not shapely.is_missing(shapely.from_wkb(sample, on_invalid="ignore")).any()
+    return True
 
 
 def _all_match_sampled(present: pa.Array, pattern: str) -> bool:

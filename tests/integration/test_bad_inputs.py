@@ -151,7 +151,7 @@ CASES = {
     ),
     "point after polygons, in a later batch, where polygons were asked for": Case(
         frame_file("mixed.geojson", rd([shapely.box(0, 0, 1, 1), shapely.box(1, 1, 2, 2), shapely.Point(5, 5)])),
-        r"mixed\.geojson column geom: row 3 is a Point in a Polygon column \(geometry_type='Polygon'\); pass geometry_type='Geometry'",
+        r"mixed\.geojson column geom: row 3 is a Point in a Polygon column; pass geometry_type='Geometry'",
         {"batch_size": 2, "geometry_type": "Polygon"},
     ),
     "unreadable geometry": Case(two_point_ring_geopackage, r"ring\.gpkg: row 3: the geometry cannot be read \(.*LinearRing.*\)"),
@@ -221,6 +221,15 @@ CASES = {
     "a column to import that is not there": Case(
         text_file("kolommen.csv", "code,naam\nA,Dam\n"), r"kolommen\.csv: columns: no column 'buurt'; its columns: code, naam",
         {"columns": ["code", "buurt"]},
+    ),
+    "column_types naming a column that is not there": Case(
+        text_file("typo.csv", "postcode,naam\n1011,Dam\n"), r"typo\.csv: column_types: no column 'postcde' to import; its columns: postcode, naam",
+        {"column_types": {"postcde": "text"}},
+    ),
+    "crs given, but no geometry to be found": Case(
+        text_file("geen_punten.csv", "id;rdx;rdy\n1;121380;487380\n"),
+        r"geen_punten\.csv: crs= was given, but no column holds geometries; its columns: id, rdx, rdy\. Name them with geometry=",
+        {"crs": "EPSG:28992"},
     ),
     "a column type that does not exist": Case(
         text_file("typen.csv", "code\nA\n"), r"column_types: 'code': 'getal' is not one of text, integer, float", {"column_types": {"code": "getal"}}

@@ -88,6 +88,32 @@ def test_a_first_batch_without_geometries_does_not_leave_the_column_untyped(tmp_
     assert column_type(schema) == "geometry(Point,28992)"
 
 
+def test_what_is_stored_does_not_depend_on_where_batches_end(tmp_path, schema):
+    square = shapely.box(*DAM, DAM[0] + 10, DAM[1] + 10)
+    two = shapely.MultiPolygon([square, shapely.affinity.translate(square, 20, 0)])
+    shapes = [square, square, two, two, shapely.LineString([DAM, (DAM[0] + 5, DAM[1])]), square, shapely.MultiPolygon([square])]
+    path = gpkg(tmp_path / "volgorde.gpkg", shapes, declared="Unknown")
+    stored = []
+    for batch_size in (2, 100):
+        import_file(path, f"data_{batch_size}", schema=schema, batch_size=batch_size)
+        stored.append(al.read_sql(f"SELECT ST_AsText(geom) AS wkt FROM {schema}.data_{batch_size} ORDER BY id")["wkt"].tolist())
+    assert stored[0] == stored[1]
+    assert column_type(schema, "data_2") == "geometry(Geometry,28992)"
+    kinds = [wkt.split(" ")[0].split("(")[0] for wkt in stored[0]]
+    assert kinds == ["POLYGON", "POLYGON", "MULTIPOLYGON", "MULTIPOLYGON", "LINESTRING", "POLYGON", "POLYGON"]  # one part: single
+
+
+def test_markers_in_coordinate_and_wkt_columns_are_missing_geometries(tmp_path, schema):
+    path = tmp_path / "gaten.csv"
+    path.write_text(f"id;x;y\n1;{DAM[0]};{DAM[1]}\n2;NA;NA\n")
+    import_file(path, "data", schema=schema, crs="EPSG:28992")
+    assert al.read(f"SELECT * FROM {schema}.data ORDER BY id").geometry.isna().tolist() == [False, True]
+    wkt = tmp_path / "wkt_gaten.csv"
+    wkt.write_text(f"id,wkt\n1,POINT ({DAM[0]} {DAM[1]})\n2,NULL\n")
+    import_file(wkt, "data_wkt", schema=schema, crs="EPSG:28992")
+    assert al.read(f"SELECT * FROM {schema}.data_wkt ORDER BY id").geometry.isna().tolist() == [False, True]
+
+
 # --- one geometry source, named -------------------------------------------------------------------
 
 
@@ -205,6 +231,25 @@ def test_data_that_really_lies_outside_loads_with_check_extent_false(tmp_path, s
         al.load(frame, "data", schema=schema)
     al.load(frame, "data", schema=schema, check_extent=False)
     assert al.read(f"SELECT * FROM {schema}.data").geometry.iloc[0].equals(shapely.Point(1, 2))
+
+
+def test_every_batch_is_counted_against_the_target_area_too(tmp_path, schema):
+    path = tmp_path / "wereld.gpkg"
+    places = [shapely.Point(4.9, 52.37)] + [shapely.Point(-77.04 + i, -12.05) for i in range(12)]
+    gpkg(path, places, declared="Point", crs="EPSG:4326")
+    for batch_size in (3, 100):
+        with pytest.raises(al.LoadError, match=r"12 of 13 geometries lie outside the area where the target CRS EPSG:28992 .*the first at \(-77\.04, -12\.05\)"):
+            import_file(path, f"data_{batch_size}", schema=schema, batch_size=batch_size)
+
+
+def test_ogc_crs84_is_epsg_4326_and_antimeridian_crs_areas_hold_their_data(tmp_path, schema):
+    parquet = tmp_path / "crs84.parquet"
+    gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(4.89, 52.37)], crs="OGC:CRS84").to_parquet(parquet)
+    import_file(parquet, "data", schema=schema, crs="EPSG:4326", target_crs=None)
+    assert column_type(schema, column="geometry") == "geometry(Point,4326)"
+    washington = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(-77.04, 38.9)], crs=4269)  # NAD83: its area spans the antimeridian
+    al.load(washington, "nad83", schema=schema)
+    assert column_type(schema, "nad83", "geometry") == "geometry(Point,4269)"
 
 
 def test_world_data_is_not_reprojected_into_rd_new_unless_asked(tmp_path, schema):

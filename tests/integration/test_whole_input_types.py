@@ -62,6 +62,31 @@ def test_a_column_empty_for_its_first_blocks_takes_its_type_from_the_values_afte
     assert al.read_sql(f"SELECT count(code) AS n FROM {schema}.data")["n"][0] == 1
 
 
+def test_missing_booleans_are_null_not_false(tmp_path, schema):
+    path = tmp_path / "vlaggen.csv"
+    path.write_text("id,actief\n1,true\n2,\n3,NA\n4,false\n")
+    import_file(path, "data", schema=schema)
+    stored = al.read(f"SELECT actief FROM {schema}.data ORDER BY id")["actief"]
+    assert [None if pd.isna(v) else v for v in stored] == [True, None, None, False]
+
+
+def test_repeated_header_names_all_get_a_column(tmp_path, schema):
+    path = tmp_path / "dubbel.csv"
+    path.write_text("id,a,a,a_2\n1,x,y,z\n")
+    report = import_file(path, "data", schema=schema)
+    assert list(report.columns.values()) == ["id", "a", "a_3", "a_2"]
+    assert al.read(f"SELECT * FROM {schema}.data").iloc[0].tolist() == [1, "x", "y", "z"]
+
+
+def test_ids_beyond_float_precision_survive_a_sentinel_check(tmp_path, schema):
+    path = tmp_path / "ids.csv"
+    path.write_text("id,inwoners\n123456789012345678,-99999999\n123456789012345679,12\n")
+    import_file(path, "data", schema=schema, null_values=[-99999999])
+    frame = al.read(f"SELECT * FROM {schema}.data ORDER BY id")
+    assert frame["id"].tolist() == [123456789012345678, 123456789012345679]
+    assert frame["inwoners"].isna().tolist() == [True, False]
+
+
 def test_a_column_with_no_values_at_all_is_text(tmp_path, schema):
     path = tmp_path / "leeg.csv"
     path.write_text("id,opmerking\n1,\n2,\n")
@@ -139,6 +164,14 @@ def test_xlsx_text_cells_stay_text_and_the_first_row_is_the_header(tmp_path, sch
     pyogrio.write_dataframe(pd.DataFrame({"code": ["0363", "0014"]}), only_text, driver="XLSX")
     import_file(only_text, "tekst", schema=schema)
     assert al.read(f"SELECT * FROM {schema}.tekst")["code"].tolist() == ["0363", "0014"]
+
+
+def test_nested_frame_values_keep_their_numbers_and_their_gaps(schema):
+    frame = pd.DataFrame({"id": [1, 2, 3], "extra": [{"n": np.int64(5), "r": np.float64("nan"), "d": dt.date(2024, 1, 2)}, pd.NA, None]})
+    al.load(frame, "data", schema=schema)
+    back = al.read(f"SELECT extra, extra IS NULL AS leeg FROM {schema}.data ORDER BY id")
+    assert back["extra"][0] == {"n": 5, "r": None, "d": "2024-01-02"}
+    assert back["leeg"].tolist() == [False, True, True]
 
 
 def test_a_dataframe_is_typed_as_a_whole_not_by_its_first_slice(schema):

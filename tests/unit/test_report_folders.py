@@ -8,7 +8,7 @@ from analysis_lib.reports import folder_name
 # a notebook's parameter takes values of its default's type
 TYPED_PARAMETERS = {
     "stadsdeel": st.text(max_size=40),
-    "a_b": st.text(alphabet="ab_-=,+%.", max_size=8),
+    "a_b": st.text(alphabet="ab_-=,+%.~", max_size=8),
     "top_n": st.integers(),
     "drempel": st.floats(allow_nan=False),
     "open": st.booleans(),
@@ -21,6 +21,7 @@ def test_values_that_a_plain_slug_would_mix_up_get_folders_of_their_own():
     sets = [
         {"drempel": 3.5}, {"drempel": 3.75}, {"naam": "a b"}, {"naam": "a/b"}, {"naam": "a-b"}, {"naam": "a_b"},
         {"a": "x,b=y"}, {"a": "x", "b": "y"}, {"a": ["x", "y"]}, {"a": "x+y"}, {"naam": "x" * 200}, {"naam": "x" * 201},
+        {"naam": "a~" + "0" * 16},  # a '~' as the mark of a cut name would be
     ]
     names = [folder_name(values) for values in sets]
     assert len(set(names)) == len(names)

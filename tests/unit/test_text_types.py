@@ -32,6 +32,11 @@ def evidence(*batches, decimal=".") -> TextEvidence:
         ([["NA", "."]], "text"),
         ([[None, None]], "text"),
         ([["GM0363", "BU03630000"]], "text"),
+        ([["+5", "7"]], "text"),  # the plus is kept: +31 20 … is a telephone number
+        ([["9007199254740993", "1.5"]], "text"),  # as floats, ids beyond 15 digits lose their last ones
+        ([["1e400"]], "text"),  # infinity as a float
+        ([["1e5", "-2.5"]], "float"),
+        ([["00123456789012345675", "00123456789012345682"]], "text"),  # shipping codes, not hex WKB
     ],
 )
 def test_a_column_is_the_narrowest_type_all_its_values_are(batches, type_name):
@@ -47,6 +52,18 @@ def test_geometry_text_is_recognised_in_every_value_or_not_at_all():
     assert evidence(["POINT (1 2)", " SRID=28992;MULTIPOLYGON(((0 0,1 0,1 1,0 0)))"]).geometry_kind == "WKT"
     assert evidence(['{"type": "Point", "coordinates": [4.9, 52.4]}']).geometry_kind == "GeoJSON"
     assert evidence(["POINT (1 2)"], ["geen punt"]).geometry_kind is None
+
+
+def test_missing_booleans_stay_missing():
+    values, markers = convert(pa.array(["true", None, "NA", "false"]), "boolean", decimal=".", where="f.csv", column="b", first_row=1)
+    assert values.to_pylist() == [True, None, None, False] and markers == 1
+
+
+def test_long_digit_codes_are_no_geometry_but_hex_wkb_is():
+    import shapely
+
+    assert evidence(["00123456789012345675" * 3]).geometry_kind is None
+    assert evidence([shapely.to_wkb(shapely.Point(121000, 487000), hex=True)]).geometry_kind == "WKB (hex)"
 
 
 def test_conversion_names_the_row_that_does_not_fit_and_counts_markers():

@@ -1,0 +1,55 @@
+"""Nested values (a frame's dicts and lists, Arrow structs and maps) as the JSON text that becomes jsonb.
+
+numpy numbers stay numbers, dates and times become ISO text, decimals numbers where a float holds them
+exactly (else their digits as text), non-finite floats (NaN, which JSON has no word for) null; a value
+JSON cannot hold is an error naming its row and column, never its repr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+
+from ..errors import LoadError
+
+
+def json_texts(values: Iterable, *, where: str, column: str, first_row: int) -> list[str | None]:
+    texts = []
+    for row, value in enumerate(values, start=first_row):
+        try:
+            texts.append(None if _missing(value) else json.dumps(_plain(value), ensure_ascii=False, allow_nan=False))
+        except (TypeError, ValueError) as error:
+            raise LoadError(f"{where}: row {row}, column {column}: cannot be stored as JSON ({error})") from None
+    return texts
+
+
+def _missing(value) -> bool:
+    return value is None or (not isinstance(value, dict | list | tuple | np.ndarray) and bool(pd.isna(value)))
+
+
+def _plain(value):
+    """``value`` as what json.dumps writes: dicts, lists, str, int, float (finite), bool, None."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+        return {str(k): _plain(v) for k, v in value}  # an Arrow map arrives as key-value pairs
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        exact = value.is_finite() and decimal.Decimal(float(value)) == value
+        return float(value) if exact else str(value)  # a number where a float holds it exactly, else its digits as text
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
