@@ -106,6 +106,23 @@ def _codec(name: str) -> str | None:
         return None
 
 
+def windows_bytes_under_latin1(declared: Encoding, stream, *, start: int) -> Encoding:
+    """``declared``, or cp1252 when it says ISO-8859-1 but the bytes hold 0x80-0x9F: control characters in
+    ISO-8859-1, and in cp1252 the € ‘ ’ “ ” – that Windows programs write (and label ISO-8859-1)."""
+    if _codec(declared.name) != "iso8859-1":
+        return declared
+    stream.seek(start)
+    while chunk := stream.read(_CHUNK_BYTES):
+        if len(chunk.translate(None, _C1_BYTES)) < len(chunk):
+            return Encoding(
+                "cp1252", f"{declared.evidence} says {declared.name}, but bytes 0x80-0x9F, control characters there, are € ‘ ’ “ ” – in cp1252"
+            )
+    return declared
+
+
+_C1_BYTES = bytes(range(0x80, 0xA0))
+
+
 def _single_byte(sample: bytes) -> Encoding:
     """cp1252 or latin-1, by charset-normalizer's reading of the lines that hold non-ASCII bytes."""
     try:

@@ -11,6 +11,7 @@ polygons.
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,6 +122,9 @@ def _from_wkb_values(values: np.ndarray, *, where: str, first_row: int, make_val
             )
         with wkb.collector_paused():
             geometries[broken] = shapely.from_wkb(values[broken], on_invalid="fix")
+        for index in np.flatnonzero(broken & shapely.is_missing(geometries)):  # what shapely's fix gives up on
+            repaired = _rings_repaired(values[index])
+            geometries[index] = shapely.from_wkb(repaired, on_invalid="ignore") if repaired is not None else None
         fixed = broken & ~shapely.is_missing(geometries)
         decoded.repaired_rows = (np.flatnonzero(fixed) + first_row).tolist()
         decoded.nulled_rows = (np.flatnonzero(broken & ~fixed) + first_row).tolist()
@@ -134,6 +138,66 @@ def _from_wkb_values(values: np.ndarray, *, where: str, first_row: int, make_val
 def _carried(srids: set[int]) -> set[int]:
     """The SRIDs values carry; 0 stays in only beside others (some values with an SRID, some without)."""
     return set() if srids <= {0} else srids
+
+
+def _rings_repaired(value: bytes) -> bytes | None:
+    """A (Multi)Polygon's WKB with the rings GEOS cannot read mended: open rings closed, rings of fewer
+    than three distinct points left out (a shell like that takes its polygon with it). None when the
+    value is no polygon WKB or nothing is left."""
+    try:
+        order = "<" if value[0] == 1 else ">"
+        code = struct.unpack_from(f"{order}I", value, 1)[0]
+        iso = (code & 0x0FFFFFFF) // 1000  # ISO's thousands: 1 Z, 2 M, 3 ZM; EWKB has flags instead
+        has_z, has_m = bool(code & 0x80000000) or iso in (1, 3), bool(code & 0x40000000) or iso in (2, 3)
+        layout = (2 + has_z + has_m, 3 if has_z else 2)  # values per point, and how many are kept (M is not)
+        kind, offset = (code & 0x0FFFFFFF) % 1000, 5 + (4 if code & 0x20000000 else 0)
+        if kind == 3:
+            polygon, _ = _polygon(value, offset, order, layout)
+            polygons = [polygon] if polygon else []
+        elif kind == 6:
+            count, offset = struct.unpack_from(f"{order}I", value, offset)[0], offset + 4
+            polygons = []
+            for _ in range(count):
+                polygon, offset = _polygon(value, offset + 5, "<" if value[offset] == 1 else ">", layout)
+                polygons += [polygon] if polygon else []
+        else:
+            return None
+    except (struct.error, IndexError, ValueError):
+        return None
+    if not polygons:
+        return None
+    shapes = [shapely.Polygon(rings[0], rings[1:]) for rings in polygons]
+    shape = shapes[0] if kind == 3 else shapely.MultiPolygon(shapes)
+    return shapely.to_wkb(shape, output_dimension=layout[1])
+
+
+def _polygon(value: bytes, offset: int, order: str, layout: tuple[int, int]) -> tuple[list, int]:
+    """The rings of the polygon whose ring count is at ``offset`` (kept ones only), and the offset after it."""
+    dimensions, kept = layout
+    count, offset = struct.unpack_from(f"{order}I", value, offset)[0], offset + 4
+    rings = []
+    for position in range(count):
+        points, offset = struct.unpack_from(f"{order}I", value, offset)[0], offset + 4
+        coordinates = np.frombuffer(value, dtype=f"{order}f8", count=points * dimensions, offset=offset).reshape(points, dimensions)
+        offset += points * dimensions * 8
+        coordinates = coordinates[:, :kept]
+        if len(np.unique(coordinates[:, :2], axis=0)) < 3:
+            if position == 0:
+                return [], offset + _rest_of_polygon(value, offset, order, dimensions, count - 1)
+            continue
+        if not (coordinates[0] == coordinates[-1]).all():
+            coordinates = np.vstack([coordinates, coordinates[:1]])
+        rings.append(coordinates)
+    return rings, offset
+
+
+def _rest_of_polygon(value: bytes, offset: int, order: str, dimensions: int, rings: int) -> int:
+    """The bytes the remaining ``rings`` of a polygon take from ``offset``."""
+    start = offset
+    for _ in range(rings):
+        points = struct.unpack_from(f"{order}I", value, offset)[0]
+        offset += 4 + points * dimensions * 8
+    return offset - start
 
 
 def _reason(value: bytes) -> str:

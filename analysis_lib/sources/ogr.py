@@ -159,7 +159,8 @@ def _shapefile_encoding(path: Path, name: str, given: str | None) -> tuple[Encod
         if cpg is not None:
             declared = Encoding(_cpg_codec(cpg), f"its .cpg file ({cpg.strip()!r})")
             encodings.declared_conflict(declared, dbf, name, **records)
-            return declared, None
+            read_as = encodings.windows_bytes_under_latin1(declared, dbf, start=start)
+            return read_as, (None if read_as is declared else codecs.lookup(read_as.name).name.upper())
         if ldid and ldid not in _WINDOWS_ANSI_LDIDS:
             declared = Encoding(f"the code page of LDID 0x{ldid:02x}", "GDAL's reading of the DBF language byte")
             encodings.declared_conflict(declared, dbf, name, **records)

@@ -265,14 +265,19 @@ def test_world_data_is_not_reprojected_into_rd_new_unless_asked(tmp_path, schema
 
 
 def unreadable_rings_geopackage(path):
-    """Polygons GDAL writes and shapely cannot read: a ring of two points, and a ring left open."""
+    """Polygons GDAL writes and shapely cannot read: a shell of two points, a ring left open, and a good
+    shell with a hole of one point written twice (as in a shapefile from the wild)."""
     x, y = DAM
     two_points = struct.pack("<BIII", 1, 3, 1, 2) + struct.pack("<4d", x, y, x + 1, y + 1)
     unclosed = struct.pack("<BIII", 1, 3, 1, 4) + struct.pack("<8d", x, y, x + 2, y, x + 2, y + 2, x, y + 2)
+    flat_hole = (
+        struct.pack("<BIII", 1, 3, 2, 5) + struct.pack("<10d", x, y, x + 10, y, x + 10, y + 10, x, y + 10, x, y)
+        + struct.pack("<I4d", 2, x + 1, y + 1, x + 1, y + 1)  # one point twice: shapely's fix gives up on the polygon
+    )
     good = shapely.to_wkb(shapely.box(x, y, x + 1, y + 1))
     pyogrio.raw.write(
-        path, geometry=np.array([good, two_points, unclosed], dtype=object), field_data=[np.array([1, 2, 3])], fields=["id"],
-        geometry_type="Polygon", crs="EPSG:28992", driver="GPKG",
+        path, geometry=np.array([good, two_points, unclosed, flat_hole], dtype=object), field_data=[np.array([1, 2, 3, 4])],
+        fields=["id"], geometry_type="Polygon", crs="EPSG:28992", driver="GPKG",
     )
     return path
 
@@ -282,9 +287,10 @@ def test_make_valid_repairs_what_geos_cannot_read_and_reports_the_rows(tmp_path,
     with pytest.raises(al.InputFileError, match=r"row 2: the geometry cannot be read \(.*LinearRing.*\); pass make_valid=True"):
         import_file(path, "data", schema=schema)
     report = import_file(path, "data", schema=schema, make_valid=True)
-    assert report.repaired_rows == [3] and report.nulled_rows == [2]
-    assert "repaired 1 invalid geometries (rows 3)" in str(report)
+    assert report.repaired_rows == [3, 4] and report.nulled_rows == [2]
+    assert "repaired 2 invalid geometries (rows 3, 4)" in str(report)
     assert "1 geometries could not be repaired and are NULL (rows 2)" in str(report)
     back = al.read(f"SELECT id, geom FROM {schema}.data ORDER BY id")
     assert back.geometry.iloc[1] is None
     assert back.geometry.iloc[2].area == pytest.approx(4.0) and back.geometry.iloc[2].is_valid
+    assert back.geometry.iloc[3].area == pytest.approx(100.0) and back.geometry.iloc[3].is_valid  # the shell, without its flat hole
