@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .errors import InputFileError
-from .ingest import LoadReport, write
+from .ingest import LoadReport, existing_columns, write
 from .plan import Options, decide
 from .sources import csv, excel, ogr, parquet
 from .sources.source import Source
@@ -69,7 +69,8 @@ def import_file(
     )
     source = _opened(path, layer=layer, encoding=encoding, separator=separator, decimal=decimal, skip_rows=skip_rows,
                      skip_bad_lines=skip_bad_lines, null_values=options.null_values, batch_size=batch_size)
-    plan, batches = decide(source, options)
+    existing = existing_columns(schema, table) if if_exists == "append" else None
+    plan, batches = decide(source, options, existing=existing)
     report = write(plan, batches, total=source.total, progress=progress, encoding=source.encoding)
     report.seconds = time.perf_counter() - started  # reading the file to type it counts too
     return report

@@ -111,7 +111,7 @@ def load(
         null_values=tuple(null_values), check_extent=check_extent,
     )
     source = open_frame(data)
-    plan, batches = decide(source, options)
+    plan, batches = decide(source, options, existing=existing_columns(schema, table) if if_exists == "append" else None)
     return write(plan, batches, total=source.total, progress=progress)
 
 
@@ -142,6 +142,18 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
     report.seconds = time.perf_counter() - started
     report.notes = list(plan.notes) + _marker_notes(feed.markers)
     return report
+
+
+def existing_columns(schema: str, table: str) -> dict[str, str] | None:
+    """The columns of ``schema.table`` (name -> PostgreSQL type), None when there is no such table."""
+    with adbc_connection() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+            " WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+            parameters=(_quoted(schema, table),),
+        )
+        found = dict(cursor.fetchall())
+    return found or None
 
 
 def _marker_notes(markers: dict[str, int]) -> list[str]:
@@ -400,11 +412,18 @@ class _Writer:
         self._execute(f"ANALYZE {_quoted(self.plan.schema, self.plan.table)}")
 
     def _appended(self, name: str) -> str:
-        """A staging column as the target's type; single geometries become multi for a Multi target."""
+        """A staging column for the target's column: the plan gave it the target's type where it has a
+        rule for it, so PostgreSQL's assignment casts (which refuse what does not fit, where an explicit
+        varchar(n) cast would cut) do the rest; text meets other types (jsonb, uuid) by their parsers;
+        single geometries become multi for a Multi target."""
         target_type = self.target_columns[name]
-        if self.column is not None and name == self.column.name and target_type.startswith("geometry(Multi"):
-            return f"ST_Multi({_ident(name)})::{target_type}"
-        return f"{_ident(name)}::{target_type}"
+        if self.column is not None and name == self.column.name:
+            multi = target_type.startswith("geometry(Multi")
+            return f"{'ST_Multi(' if multi else '('}{_ident(name)})::{target_type}"
+        staged_as_text = pa.types.is_string(self.schema.field(name).type)
+        if staged_as_text and not target_type.startswith(("text", "character")):
+            return f"{_ident(name)}::{target_type}"
+        return _ident(name)
 
     def _swap_in(self) -> None:
         plan = self.plan

@@ -140,8 +140,13 @@ class Batch:
     markers: dict[str, int] = field(default_factory=dict)  # column -> missing-value markers stored as NULL
 
 
-def decide(source: Source, options: Options) -> tuple[Plan, Iterator[Batch]]:
-    """The plan for loading ``source`` as asked, and its batches (the first one read to decide)."""
+def decide(source: Source, options: Options, *, existing: Mapping[str, str] | None = None) -> tuple[Plan, Iterator[Batch]]:
+    """The plan for loading ``source`` as asked, and its batches (the first one read to decide).
+
+    ``existing``: the columns (name -> PostgreSQL type) of the table an append goes into; their types
+    decide the columns' types, so a value that does not fit is named instead of cast by the server
+    (which would make 0363 363 and 3.5 4).
+    """
     chosen = _chosen_columns(source, options)
     origin, input_columns, text_kind = _geometry_origin(source, options)
     if origin is None and (options.crs is not None or options.geometry_type is not None):
@@ -155,7 +160,7 @@ def decide(source: Source, options: Options) -> tuple[Plan, Iterator[Batch]]:
     geometry_column = snake_case(geometry_name) if geometry_name else None
     db_name = normalise_columns([c.name for c in attribute_columns], reserved=[geometry_column] if geometry_column else [])
     _check_column_types(source, options, db_name)
-    attributes = [_attribute(source, c, db_name[c.name], options) for c in attribute_columns]
+    attributes = [_attribute(source, c, db_name[c.name], options, (existing or {}).get(db_name[c.name])) for c in attribute_columns]
     read_columns = [c.name for c in attribute_columns] + [n for n in input_columns if origin != "own"]
     raw = (batch for batch in source.read(list(dict.fromkeys(read_columns)), options.make_valid) if batch.table.num_rows)
     first = next(raw, None)
@@ -190,8 +195,8 @@ def _chosen_columns(source: Source, options: Options) -> list[Column]:
     return [source.column(name) for name in dict.fromkeys(options.columns)]
 
 
-def _attribute(source: Source, column: Column, name: str, options: Options) -> Attribute:
-    chosen = options.column_types.get(column.name) or options.column_types.get(name)
+def _attribute(source: Source, column: Column, name: str, options: Options, existing_type: str | None) -> Attribute:
+    chosen = options.column_types.get(column.name) or options.column_types.get(name) or _type_name_of(existing_type)
     evidence = column.evidence if source.types_from_values else None
     if chosen is not None:
         type_name = "timestamptz" if chosen == "timestamp" and evidence and evidence.type_name == "timestamptz" else chosen
@@ -212,6 +217,24 @@ def _attribute(source: Source, column: Column, name: str, options: Options) -> A
     if pa.types.is_null(column.type):
         return Attribute(column.name, name, pa.string(), "cast")
     return Attribute(column.name, name, column.type, "none")
+
+
+_PG_TYPE_NAMES = {
+    "bigint": "integer", "integer": "integer", "smallint": "integer", "double precision": "float", "real": "float",
+    "boolean": "boolean", "date": "date", "timestamp without time zone": "timestamp", "timestamp with time zone": "timestamptz",
+    "text": "text",
+}
+
+
+def _type_name_of(pg_type: str | None) -> str | None:
+    """The column_types name for a column of the table appended to (None: its own rules)."""
+    if pg_type is None:
+        return None
+    if pg_type.startswith(("character varying", "character(")):
+        return "text"
+    if pg_type.startswith("numeric"):
+        return "numeric"
+    return _PG_TYPE_NAMES.get(pg_type)
 
 
 def _check_column_types(source: Source, options: Options, db_name: dict[str, str]) -> None:

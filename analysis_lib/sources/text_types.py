@@ -155,7 +155,9 @@ def convert(
     if type_name == "timestamp" and not known_to_fit:
         with_offset = pc.match_substring_regex(present, _OFFSET)
         _raise_at_first_misfit(values, present, pc.invert(with_offset), "a time without UTC offset", where, first_row)
-    described = "a date (YYYY-MM-DD)" if type_name == "date" else "a date and time (YYYY-MM-DD hh:mm:ss)"
+    described = {"date": "a date (YYYY-MM-DD)", "timestamptz": "a date and time with a UTC offset (YYYY-MM-DD hh:mm:ss+01:00)"}.get(
+        type_name, "a date and time (YYYY-MM-DD hh:mm:ss)"
+    )
     return _cast(present, target, values, described, where, first_row), markers
 
 

@@ -217,3 +217,24 @@ def test_text_written_by_pandas_reads_back_as_the_same_text(tmp_path, schema, fr
             assert [None if pd.isna(v) else v for v in back[name]] == frame[name].tolist(), name
         else:  # only plain numbers: stored as numbers, with the same values
             assert [None if pd.isna(v) else str(v) for v in back[name]] == frame[name].tolist(), name
+
+
+def test_an_append_takes_the_types_of_the_table_and_names_what_does_not_fit(tmp_path, schema):
+    """The monthly-export pattern: the first file happened to hold only whole numbers and no leading zeros."""
+    first = tmp_path / "januari.csv"
+    first.write_text("code,aantal,bedrag,dag\n0363,12,10,2024-01-31\n")
+    import_file(first, "data", schema=schema, column_types={"code": "text"})
+    second = tmp_path / "februari.csv"
+    second.write_text("code,aantal,bedrag,dag\n363,7,3.5,2024-02-29\n")
+    with pytest.raises(al.InputFileError, match=r"februari\.csv: row 1, column bedrag: '3\.5' is not an integer"):
+        import_file(second, "data", schema=schema, if_exists="append")
+    second.write_text("code,aantal,bedrag,dag\n0014,7,3,2024-02-29 13:45:00\n")
+    with pytest.raises(al.InputFileError, match=r"row 1, column dag: '2024-02-29 13:45:00' is not a date"):
+        import_file(second, "data", schema=schema, if_exists="append")
+    second.write_text("code,aantal,bedrag,dag\n0014,7,3,2024-02-29\n")
+    import_file(second, "data", schema=schema, if_exists="append")
+    frame = al.read(f"SELECT * FROM {schema}.data ORDER BY dag")
+    assert frame["code"].tolist() == ["0363", "0014"] and frame["bedrag"].tolist() == [10, 3]
+    with pytest.raises(al.LoadError, match=r"row 1, column bedrag: 3\.5 is not of type int64"):
+        al.load(pd.DataFrame({"bedrag": [3.5]}), "data", schema=schema, if_exists="append")
+    assert len(al.read(f"SELECT * FROM {schema}.data")) == 2
