@@ -65,6 +65,10 @@ def _number_or_text(value: str) -> float | str:
         return value
 
 
+def _target_crs(value: str) -> str | None:
+    return None if value.strip().lower() in ("keep", "none", "") else value
+
+
 def _names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
@@ -192,7 +196,10 @@ def _add_load_parser(commands) -> None:
     parser.set_defaults(if_exists="fail")
     parser.add_argument("--layer", help="layer of a GeoPackage or other multi-layer file (sheet of an XLSX)")
     parser.add_argument("--crs", help="the file's CRS when it has none, e.g. EPSG:28992")
-    parser.add_argument("--target-crs", default="EPSG:28992", help="CRS stored in the database (default EPSG:28992)")
+    parser.add_argument(
+        "--target-crs", default="EPSG:28992", type=_target_crs,
+        help="CRS stored in the database (default EPSG:28992; 'keep' or 'none': the file's own)",
+    )
     parser.add_argument("--encoding", help="text encoding (default: .cpg, or detected)")
     parser.add_argument("--make-valid", action="store_true", help="repair invalid geometries instead of refusing them")
     parser.add_argument("--drop-z", action="store_true", help="store geometries in 2D")

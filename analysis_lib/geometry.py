@@ -227,7 +227,7 @@ def prepare(geometries: np.ndarray, column: GeometryColumn, *, make_valid: bool,
     if invalid.any():
         if not make_valid:
             raise _invalid_error(geometries, invalid, where=where, first_row=first_row)
-        geometries[invalid] = shapely.make_valid(geometries[invalid], method="structure", keep_collapsed=False)
+        geometries[invalid] = _repaired(geometries[invalid], has_z=column.has_z)
         collapsed = shapely.is_empty(geometries) & ~shapely.is_missing(geometries)
         geometries[collapsed] = None
         return Prepared(
@@ -238,6 +238,16 @@ def prepare(geometries: np.ndarray, column: GeometryColumn, *, make_valid: bool,
     if isinstance(encoded, LoadError):
         raise encoded
     return Prepared(encoded, [], [])
+
+
+def _repaired(geometries: np.ndarray, *, has_z: bool) -> np.ndarray:
+    """GEOS's repair, without the empty parts it leaves in collections (a vertical face of a TIN), and
+    in 3D where the column is (a part it rebuilds comes back 2D, which PostGIS refuses in a 3D whole)."""
+    repaired = shapely.make_valid(geometries, method="structure", keep_collapsed=False)
+    for index in np.flatnonzero(shapely.get_type_id(repaired) == GeometryType.GEOMETRYCOLLECTION):
+        parts = [part for part in repaired[index].geoms if not part.is_empty]
+        repaired[index] = shapely.GeometryCollection(parts) if parts else shapely.GeometryCollection()
+    return shapely.force_3d(repaired) if has_z else repaired
 
 
 def _encoded(geometries, column: GeometryColumn, *, where: str, first_row: int) -> pa.Array:

@@ -140,7 +140,9 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
             raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
     report.geometry = preparer.column
     report.seconds = time.perf_counter() - started
-    report.notes = list(plan.notes) + _marker_notes(feed.markers)
+    sentinels = ", ".join(str(int(v)) if float(v).is_integer() else str(v) for v in plan.null_values)
+    report.notes = list(plan.notes) + _null_notes(feed.markers, "missing-value markers (NA, NULL, . …)")
+    report.notes += _null_notes(feed.sentinels, f"null_values ({sentinels})")
     return report
 
 
@@ -156,10 +158,13 @@ def existing_columns(schema: str, table: str) -> dict[str, str] | None:
     return found or None
 
 
-def _marker_notes(markers: dict[str, int]) -> list[str]:
-    return [
-        f"column {name}: {count:,} missing-value markers (NA, NULL, . …) stored as NULL" for name, count in markers.items()
-    ]
+def _null_notes(counts: dict[str, int], what: str) -> list[str]:
+    """One line: the columns where ``what`` became NULL, and how many in each."""
+    if not counts:
+        return []
+    shown = [f"{name} {count:,}" for name, count in list(counts.items())[:8]]
+    more = f" and {len(counts) - 8} more columns" if len(counts) > 8 else ""
+    return [f"{what} stored as NULL: {', '.join(shown)}{more}"]
 
 
 def _prepared_in_turn(preparer: _Preparer, batches: Iterable[Batch], pool: ThreadPoolExecutor) -> Iterator[_Prepared]:
@@ -191,6 +196,7 @@ class _Prepared:
     batch: Batch
     repaired_rows: list[int] = field(default_factory=list)
     nulled_rows: list[int] = field(default_factory=list)
+    sentinels: dict[str, int] = field(default_factory=dict)  # column -> null_values stored as NULL
 
 
 class _Feed:
@@ -205,6 +211,7 @@ class _Feed:
         self.error: BaseException | None = None
         self.held: _Prepared | None = None  # the batch that ended the last COPY
         self.markers: dict[str, int] = {}
+        self.sentinels: dict[str, int] = {}
 
     def next(self) -> _Prepared | None:
         """The next batch to copy (None at the end, or when the load is bound to fail)."""
@@ -239,8 +246,9 @@ class _Feed:
         self.report.rows += item.table.num_rows
         self.report.repaired_rows += item.repaired_rows
         self.report.nulled_rows += item.nulled_rows
-        for name, count in item.batch.markers.items():
-            self.markers[name] = self.markers.get(name, 0) + count
+        for counted, found in ((self.markers, item.batch.markers), (self.sentinels, item.sentinels)):
+            for name, count in found.items():
+                counted[name] = counted.get(name, 0) + count
         self.bar.update(item.table.num_rows)
         return item
 
@@ -265,8 +273,10 @@ class _Preparer:
     def prepare(self, batch: Batch) -> _Prepared:
         """The batch as the Arrow table to copy; no database work."""
         plan = self.plan
+        sentinels: dict[str, int] = {}
+        attributes = _nulls_for_sentinels(batch.attributes, plan.null_values, sentinels)
         if plan.geometry is None:
-            return _Prepared(_nulls_for_sentinels(batch.attributes, plan.null_values), None, batch)
+            return _Prepared(attributes, None, batch, sentinels=sentinels)
         geometries = geo.normalised(batch.geometries, z=plan.z)
         if self.outside is not None:
             self.outside.check(geometries, batch.first_row)
@@ -290,10 +300,10 @@ class _Preparer:
         prepared = geo.prepare(
             geometries, column, make_valid=plan.make_valid, where=f"{plan.source} column {column.name}", first_row=batch.first_row,
         )
-        table = _nulls_for_sentinels(batch.attributes, plan.null_values).append_column(column.name, prepared.wkb)
+        table = attributes.append_column(column.name, prepared.wkb)
         nulled = sorted(set(batch.nulled_rows) | set(prepared.nulled_rows))
         repaired = sorted((set(batch.repaired_rows) | set(prepared.repaired_rows)) - set(nulled))
-        return _Prepared(table, column, batch, repaired_rows=repaired, nulled_rows=nulled)
+        return _Prepared(table, column, batch, repaired_rows=repaired, nulled_rows=nulled, sentinels=sentinels)
 
 
     @property
@@ -522,9 +532,9 @@ def _pg_type(field: pa.Field, source: str) -> str:
     raise LoadError(f"{source}: column {field.name} has type {arrow_type}, which has no PostgreSQL column type here")
 
 
-def _nulls_for_sentinels(attributes: pa.Table, null_values: tuple) -> pa.Table:
-    """Number columns with the sentinels (e.g. -99999999) as NULL; integers compared as integers, so ids
-    beyond float precision are never mistaken for one."""
+def _nulls_for_sentinels(attributes: pa.Table, null_values: tuple, counts: dict[str, int]) -> pa.Table:
+    """Number columns with the sentinels (e.g. -99999999) as NULL, counted per column into ``counts``;
+    integers compared as integers, so ids beyond float precision are never mistaken for one."""
     if not null_values:
         return attributes
     for index, field_ in enumerate(attributes.schema):
@@ -540,7 +550,9 @@ def _nulls_for_sentinels(attributes: pa.Table, null_values: tuple) -> pa.Table:
             value_set = pa.array([s for s in sentinels if _fits_type(s, field_.type)], type=field_.type)
         column = attributes.column(index)
         sentinel = pc.is_in(column, value_set=value_set)
-        attributes = attributes.set_column(index, field_, pc.if_else(sentinel, pa.scalar(None, field_.type), column))
+        if found := pc.sum(sentinel).as_py():
+            counts[field_.name] = found
+            attributes = attributes.set_column(index, field_, pc.if_else(sentinel, pa.scalar(None, field_.type), column))
     return attributes
 
 

@@ -166,17 +166,19 @@ def decide(source: Source, options: Options, *, existing: Mapping[str, str] | No
     first = next(raw, None)
     if first is None:
         raise InputFileError(f"{source.name}: no rows to import")
-    notes = ([f"encoding: {source.encoding}"] if source.encoding is not None else []) + list(source.notes)
+    notes = ([f"encoding: {source.encoding}"] if source.encoding is not None else []) + list(source.notes) + _decimal_comma_note(attributes, source)
     geometry, first_decoded = None, None
     if origin is not None:
         first_decoded = _decoded(first, origin, input_columns, text_kind, source, options.make_valid)
         geometry = _geometry_plan(source, options, origin, input_columns, text_kind, geometry_column, first_decoded, notes)
+        if geometry.transformer is not None:
+            attributes, db_name = _without_stale_bounds(source, attributes, db_name, notes)
     geometry_input_name = source.geometry.name if origin == "own" else input_columns[0] if origin == "text" else None
     columns = db_name | ({geometry_input_name: geometry_column} if geometry_input_name else {})
     plan = Plan(
         table=options.table, schema=options.schema, if_exists=options.if_exists, source=source.name, attributes=attributes,
         geometry=geometry, primary_key=_primary_key(options.primary_key, columns), spatial_index=options.spatial_index,
-        null_values=tuple(v for v in options.null_values if not isinstance(v, str)), make_valid=options.make_valid, z=options.z,
+        null_values=_numbers_of(options.null_values), make_valid=options.make_valid, z=options.z,
         columns=columns, notes=notes,
     )
     return plan, _batches(plan, source, chain([(first, first_decoded)], ((batch, None) for batch in raw)), options)
@@ -237,6 +239,15 @@ def _type_name_of(pg_type: str | None) -> str | None:
     return _PG_TYPE_NAMES.get(pg_type)
 
 
+def _decimal_comma_note(attributes: list[Attribute], source: Source) -> list[str]:
+    """Text columns whose every value is a number with a decimal comma, in a file read with '.'."""
+    commas = [a.name for a in attributes if a.type_name == "text" and a.known_to_fit and source.column(a.input_name).evidence.decimal_comma]
+    if not commas:
+        return []
+    shown = ", ".join(commas[:8]) + (f" and {len(commas) - 8} more" if len(commas) > 8 else "")
+    return [f"columns {shown} hold numbers with a decimal comma, stored as text; decimal=',' (--decimal ,) reads them as numbers"]
+
+
 def _check_column_types(source: Source, options: Options, db_name: dict[str, str]) -> None:
     """Every key of column_types must name an imported column, by its name in the file or in the table:
     a misspelt one would leave the column as its values decide, silently."""
@@ -256,6 +267,28 @@ def _is_nested(arrow_type: pa.DataType) -> bool:
     if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type) or pa.types.is_fixed_size_list(arrow_type):
         return _is_nested(arrow_type.value_type) or pa.types.is_list(arrow_type.value_type)
     return False
+
+
+def _without_stale_bounds(source: Source, attributes: list[Attribute], db_name: dict[str, str], notes: list[str]):
+    """A GeoParquet's bounding-box column left out when the geometries are reprojected: it holds their
+    bounds in the file's CRS, which no longer match (ST_Envelope(geom) gives them anew)."""
+    stale = [a for a in attributes if source.column(a.input_name).bounds_of_geometry]
+    for attribute in stale:
+        notes.append(f"column {attribute.input_name} (the geometries' bounding boxes, in the file's CRS) left out: the geometries are reprojected")
+    names = {a.input_name for a in stale}
+    return [a for a in attributes if a.input_name not in names], {k: v for k, v in db_name.items() if k not in names}
+
+
+def _numbers_of(null_values: tuple) -> tuple:
+    """The sentinels number columns are checked for: the numbers given, and the texts that are numbers
+    ("-99999999" on the command line or in a catalog means the number too)."""
+    numbers = []
+    for value in null_values:
+        try:
+            numbers.append(float(value) if isinstance(value, str) else value)
+        except ValueError:
+            continue
+    return tuple(numbers)
 
 
 def _primary_key(primary_key, names: dict[str, str]) -> tuple[str, ...]:
@@ -406,7 +439,9 @@ def _source_crs(source, options, origin, input_columns, text_kind, srid_from_val
     if given is not None:
         if own is not None and not geo.same_crs(own, given):
             what = "the SRID in its values" if srid_from_values is not None else "its own CRS"
-            raise InputFileError(f"{source.name}: crs={options.crs!r} contradicts {what} {own.name!r}; use target_crs to reproject")
+            fits = _fits_area(own, first_decoded)
+            advice = "use target_crs to reproject" if fits is not False else "the coordinates fit neither; which CRS are they in?"
+            raise InputFileError(f"{source.name}: crs={options.crs!r} contradicts {what} {own.name!r}; {advice}")
         return given
     if own is not None:
         if srid_from_values is not None and origin != "own":
@@ -415,23 +450,37 @@ def _source_crs(source, options, origin, input_columns, text_kind, srid_from_val
     if origin == "text" and text_kind in _TEXT_GEOMETRY_CRS:
         notes.append(f"CRS: EPSG:{_TEXT_GEOMETRY_CRS[text_kind]} assumed for {text_kind} (its standard)")
         return pyproj.CRS.from_epsg(_TEXT_GEOMETRY_CRS[text_kind])
-    if origin == "xy" and snake_case(input_columns[0]) in LONLAT_NAMES:
+    if origin == "xy" and {snake_case(name) for name in input_columns} & (LONLAT_NAMES | {"lat", "latitude", "breedtegraad"}):
         notes.append(f"CRS: EPSG:4326 assumed from the column names {input_columns[0]}/{input_columns[1]}")
         return pyproj.CRS.from_epsg(4326)
-    raise InputFileError(f"{source.name} has no coordinate reference system: pass crs='EPSG:28992' (or the right one)")
+    raise InputFileError(f"{source.name} has no coordinate reference system: pass crs={_likely_crs(first_decoded)!r} (or the right one)")
+
+
+def _likely_crs(decoded) -> str:
+    """EPSG:4326 for coordinates that can only be degrees, else RD New, the city's CRS."""
+    present = decoded.geometries[~shapely.is_missing(decoded.geometries)] if decoded is not None else []
+    if len(present):
+        xmin, ymin, xmax, ymax = shapely.total_bounds(present)
+        if -180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90:
+            return "EPSG:4326"
+    return "EPSG:28992"
 
 
 def _coordinates_contradict(own: pyproj.CRS, given: pyproj.CRS, decoded) -> bool:
     """True when the first batch lies wholly outside the file's own CRS's area and inside that of the
     CRS the user gave: the file's label is wrong, and the user's explicit crs= can replace it."""
-    own_area, given_area = extent.area_of(own), extent.area_of(given)
-    if decoded is None or own_area is None or given_area is None:
-        return False
-    present = decoded.geometries[~shapely.is_missing(decoded.geometries)]
-    if not len(present):
-        return False
-    bounds = shapely.bounds(present)
-    return bool((~own_area.inside(bounds)).all() and given_area.inside(bounds).all())
+    return _fits_area(own, decoded, wholly=False) is False and _fits_area(given, decoded) is True
+
+
+def _fits_area(crs: pyproj.CRS, decoded, *, wholly: bool = True) -> bool | None:
+    """Whether the first batch's geometries lie in ``crs``'s area (all of them; with ``wholly=False``: True
+    unless none does). None when there is nothing to tell by."""
+    area = extent.area_of(crs)
+    present = decoded.geometries[~shapely.is_missing(decoded.geometries)] if decoded is not None else []
+    if area is None or not len(present):
+        return None
+    inside = area.inside(shapely.bounds(present))
+    return bool(inside.all() if wholly else inside.any())
 
 
 # --- batches --------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ match exactly: a name without a value, or a value no placeholder uses, is an err
 
 Each placeholder carries the PostgreSQL type of its Python value (``($1::integer)``), as SQLAlchemy
 does, so ``ST_Transform(geom, :srid)`` finds its function: without it an int is a bigint, for which
-PostGIS has none. Integers beyond 32 bits are bigint, so a BAG id passed as a number fits.
+PostGIS has none. Integers beyond 32 bits are bigint, so a BAG id passed as a number fits. A list or
+tuple right after IN (``WHERE buurt IN :buurten``) becomes one parameter per item.
 """
 
 from __future__ import annotations
@@ -30,17 +31,26 @@ def bind(sql: str, params: Mapping[str, Any] | None) -> tuple[str, tuple]:
     """``sql`` with each ``:name`` replaced by ``$n`` (one number per name), and the values in that order."""
     given = dict(params or {})
     placeholders = _placeholders(sql, given)
-    names = list(dict.fromkeys(name for _, _, name in placeholders))
+    names = list(dict.fromkeys(name for _, _, name, _ in placeholders))
     _check(names, given)
     if not names:
         return sql, ()
-    number = {name: index for index, name in enumerate(names, start=1)}
+    # a list after IN, as in "WHERE buurt IN :buurten", becomes one parameter per item: IN ($1, $2, $3)
+    expanded = {name for name in names if isinstance(given[name], list | tuple) and all(after_in for _, _, n, after_in in placeholders if n == name)}
+    numbers, values = {}, []
+    for name in names:
+        items = list(given[name]) if name in expanded else [given[name]]
+        if name in expanded and not items:
+            raise QueryError(f"query parameter {name!r} is an empty list, which cannot follow IN; leave the condition out instead")
+        numbers[name] = [f"${len(values) + i}" for i in range(1, len(items) + 1)]
+        values += items
     pieces, last = [], 0
-    for start, end, name in placeholders:
-        pieces += [sql[last:start], _typed(f"${number[name]}", given[name])]
+    for start, end, name, _ in placeholders:
+        typed = [_typed(number, value) for number, value in zip(numbers[name], list(given[name]) if name in expanded else [given[name]], strict=True)]
+        pieces += [sql[last:start], f"({', '.join(typed)})" if name in expanded else typed[0]]
         last = end
     pieces.append(sql[last:])
-    return "".join(pieces), tuple(given[name] for name in names)
+    return "".join(pieces), tuple(values)
 
 
 def _typed(placeholder: str, value: Any) -> str:
@@ -68,8 +78,8 @@ def _pg_type(value: Any) -> str | None:
     return None  # None, lists, …: the driver's own type
 
 
-def _placeholders(sql: str, given: dict) -> list[tuple[int, int, str]]:
-    """(start, end, name) of every ``:name``; ``end`` is exclusive."""
+def _placeholders(sql: str, given: dict) -> list[tuple[int, int, str, bool]]:
+    """(start, end, name, right after IN) of every ``:name``; ``end`` is exclusive."""
     try:
         tokens = scan(sql)
     except ParseError as error:
@@ -77,9 +87,9 @@ def _placeholders(sql: str, given: dict) -> list[tuple[int, int, str]]:
             return []  # the server will say what is wrong with the SQL, as it would without placeholders
         raise QueryError(f"the query cannot be read: {error}") from None
     found = []
-    for colon, name in zip(tokens, tokens[1:], strict=False):
+    for before, colon, name in zip([None, *tokens], tokens, tokens[1:], strict=False):
         if colon.name == _COLON and name.start == colon.end + 1 and _is_name(sql, name):
-            found.append((colon.start, name.end + 1, sql[name.start : name.end + 1]))
+            found.append((colon.start, name.end + 1, sql[name.start : name.end + 1], before is not None and before.name == "IN_P"))
     return found
 
 

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from .. import wkb
 from ..db import engine
 from ..errors import InputFileError
+from .text_types import header_again
 
 # ISO WKB codes of CircularString, CompoundCurve, CurvePolygon, MultiCurve, MultiSurface, Curve, Surface
 _CURVED_WKB_TYPES = {8, 9, 10, 11, 12, 13, 14}
@@ -81,7 +82,8 @@ def from_text(column: pa.Array, kind: str, *, where: str, name: str, first_row: 
     broken = present & shapely.is_missing(geometries)
     if broken.any():
         row = int(np.flatnonzero(broken)[0])
-        raise InputFileError(f"{where}: row {row + first_row}, column {name}: not {reader_name}: {str(values[row].as_py())[:60]!r}")
+        value = values[row].as_py()
+        raise InputFileError(f"{where}: row {row + first_row}, column {name}: not {reader_name}: {str(value)[:60]!r}{header_again(value, name)}")
     return Decoded(geometries, _carried(srids))
 
 

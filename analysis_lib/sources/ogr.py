@@ -46,7 +46,10 @@ def open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size:
         found, recode = _shapefile_encoding(path, name, encoding)
         if recode:
             options["ENCODING"] = recode  # GDAL recodes the .dbf text to UTF-8 for Arrow
-    info = pyogrio.read_info(path, layer=layer, **options)
+    try:
+        info = pyogrio.read_info(path, layer=layer, **options)
+    except pyogrio.errors.GeometryError as error:
+        raise _unsupported_layer_type(name, error) from None
     with _stream(path, layer, batch_size, options, name) as (meta, reader):
         schema = reader.schema
     wkb_column = meta["geometry_name"] or "wkb_geometry"
@@ -84,6 +87,8 @@ def _chosen_layer(path: Path, layer: str | None, name: str) -> tuple[str, list[s
         layers = pyogrio.list_layers(path)
     except pyogrio.errors.DataSourceError as error:
         raise InputFileError(f"{name}: cannot be read as {path.suffix} ({_first_line(error)})") from None
+    except pyogrio.errors.GeometryError as error:
+        raise _unsupported_layer_type(name, error) from None
     names = [str(n) for n in layers[:, 0]]
     if layer is None and len(names) > 1:
         raise InputFileError(f"{name} has {len(names)} layers; choose one with layer=: {', '.join(names)}")
@@ -113,6 +118,17 @@ def _stream(path: Path, layer: str, batch_size: int, options: dict, name: str):
             yield opened
     except pyogrio.errors.DataSourceError as error:
         raise InputFileError(f"{name}: {_first_line(error)}") from None
+    except pyogrio.errors.GeometryError as error:
+        raise _unsupported_layer_type(name, error) from None
+
+
+def _unsupported_layer_type(name: str, error: Exception) -> InputFileError:
+    """pyogrio opens no layer whose declared type it has no name for ("3D Unknown", PolyhedralSurface Z),
+    whatever the features hold."""
+    return InputFileError(
+        f"{name}: the layer's geometry type cannot be read here ({_first_line(error)}); write the layer with a"
+        " plain type first, e.g. ogr2ogr -nlt MULTIPOLYGONZ (or POINTZ, MULTILINESTRINGZ) new.gpkg the.gpkg"
+    )
 
 
 def _guarded(read, name: str):

@@ -40,7 +40,10 @@ def open_parquet(path: Path, *, batch_size: int) -> Source:
             crs=pyproj.CRS.from_user_input(crs_value) if crs_value else None,
             declared_type=geo.common_type(types) if types else None,
         )
-    columns = [Column(f.name, f.type) for f in parquet.schema_arrow if geometry is None or f.name != geometry.name]
+    covering = {path[0] for path in (column.get("covering", {}).get("bbox", {}).values() if geo_metadata else [])}
+    columns = [
+        Column(f.name, f.type, bounds_of_geometry=f.name in covering) for f in parquet.schema_arrow if geometry is None or f.name != geometry.name
+    ]
 
     def read(names: list[str], make_valid: bool):
         first_row = 1

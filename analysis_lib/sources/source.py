@@ -23,6 +23,7 @@ class Column:
     type: pa.DataType  # as the input gives it; text cells (CSV) are strings whose evidence decides
     evidence: TextEvidence | None = None  # what every value of a text-cell column is
     json: bool = False  # the values are JSON text (a frame's dicts and nested lists)
+    bounds_of_geometry: bool = False  # GeoParquet 1.1's covering bbox: the geometries' bounds, in their CRS
 
 
 @dataclass

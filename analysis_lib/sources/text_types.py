@@ -70,6 +70,7 @@ class TextEvidence:
     possible: set[str] = field(default_factory=lambda: set(_INFERRED))
     geometry: set[str] = field(default_factory=lambda: set(GEOMETRY_TEXT))
     values: int = 0  # values that are neither empty nor a missing-value marker
+    decimal_comma: bool | None = None  # True: every value is a number, some with a decimal comma, in a file whose mark is '.'
 
     def add(self, values: pa.Array) -> None:
         """Narrow what the column could be by a batch of its values."""
@@ -82,6 +83,7 @@ class TextEvidence:
         self.values += len(candidates)
         self.geometry = {kind for kind in self.geometry if _holds_geometries(candidates, kind)}
         if not self.possible:
+            self._check_decimal_comma(candidates)
             return
         sample = candidates.slice(0, _SAMPLE)
         for chain in _CHAINS:
@@ -89,6 +91,17 @@ class TextEvidence:
                 if _fits(sample, kind, self.decimal) and (len(candidates) <= _SAMPLE or _fits(candidates, kind, self.decimal)):
                     break  # the wider kinds of the chain fit too
                 self.possible.discard(kind)
+        if not self.possible:
+            self._check_decimal_comma(candidates)
+
+    def _check_decimal_comma(self, candidates: pa.Array) -> None:
+        """Numbers written with a decimal comma ("3,2") in a file whose mark is '.': text, and worth saying."""
+        if self.decimal == "," or self.decimal_comma is False:
+            return
+        if not _all_match_sampled(candidates, _float_pattern(",")):
+            self.decimal_comma = False
+        elif pc.any(pc.match_substring(candidates, ",")).as_py():
+            self.decimal_comma = True
 
     @property
     def type_name(self) -> str:
@@ -225,4 +238,10 @@ def _raise_at_first_misfit(values, present, fits, described: str, where: tuple[s
 
 def _misfit(values: pa.Array, index: int, described: str, where: tuple[str, str], first_row: int) -> InputFileError:
     name, column = where
-    return InputFileError(f"{name}: row {first_row + index}, column {column}: {values[index].as_py()!r} is not {described}")
+    value = values[index].as_py()
+    return InputFileError(f"{name}: row {first_row + index}, column {column}: {value!r} is not {described}{header_again(value, column)}")
+
+
+def header_again(value, column: str) -> str:
+    """A hint when a cell holds its column's name: the header repeats, as in two exports pasted together."""
+    return " (the header again: two files pasted together?)" if isinstance(value, str) and value.strip() == column else ""

@@ -116,6 +116,16 @@ def z_in_a_later_batch_geopackage(folder: Path):
     return frame_file("laat_z.gpkg", rd(flat + [shapely.Point(9, 9, 1)]))(folder)
 
 
+def three_d_unknown_geopackage(folder: Path):
+    """A GeoPackage layer of type "Geometry Z", as QGIS writes them: GDAL calls it 3D Unknown."""
+    import sqlite3
+
+    path = frame_file("bouw3d.gpkg", rd([shapely.Point(0, 0, 1)]))(folder)
+    with sqlite3.connect(path) as database:
+        database.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = 'GEOMETRY', z = 1")
+    return path
+
+
 def late_bad_integer_csv(folder: Path):
     rows = "\n".join(f"{i},{i * 10}" for i in range(1, 200_001))
     return text_file("late.csv", f"id,waarde\n{rows}\n200001,veel\n")(folder)
@@ -216,6 +226,9 @@ CASES = {
     ),
     "UTF-8 text under a .cpg that says CP1252": Case(
         utf8_shapefile_labelled_cp1252, r"namen\.shp: its \.cpg file \('CP1252'\) says cp1252, but the text is valid UTF-8"
+    ),
+    "a layer type the reader has no name for": Case(
+        three_d_unknown_geopackage, r"bouw3d\.gpkg: the layer's geometry type cannot be read here \(.*\); write the layer with a plain type first"
     ),
     "Z in a later batch": Case(z_in_a_later_batch_geopackage, r"laat_z\.gpkg column geom: row 6 has Z and row 1 has none", {"batch_size": 2}),
     "a column to import that is not there": Case(

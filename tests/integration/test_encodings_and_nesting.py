@@ -75,6 +75,15 @@ def test_geoparquet_bbox_structs_and_nested_geojson_properties_become_jsonb(tmp_
     assert row["tags"] == ["plein", "centrum"]
 
 
+def test_geoparquet_bounding_boxes_are_left_out_when_the_geometries_are_reprojected(tmp_path, schema):
+    frame = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(4.89, 52.37)], crs=4326)
+    parquet = tmp_path / "wgs84.parquet"
+    frame.to_parquet(parquet, write_covering_bbox=True)
+    report = import_file(parquet, "data", schema=schema)
+    assert "column bbox (the geometries' bounding boxes, in the file's CRS) left out: the geometries are reprojected" in report.notes
+    assert list(al.read(f"SELECT * FROM {schema}.data").columns) == ["id", "geometry"]
+
+
 def test_columns_chooses_what_is_imported(tmp_path, schema):
     path = tmp_path / "breed.gpkg"
     gpd.GeoDataFrame({"code": ["A"], "naam": ["Dam"], "intern": ["x"]}, geometry=[shapely.Point(DAM)], crs=28992).to_file(path)

@@ -186,8 +186,9 @@ def test_geojson_and_hex_ewkb_columns(tmp_path, schema):
         ("id;x;y\n1;487380;121380\n", {"crs": "EPSG:28992"}, r"x and y look swapped"),
         ("id;lon;lat\n1;121380;487380\n", {}, r"These look like RD New metres: did you mean crs='EPSG:28992'\?"),
         ("id;lon;lat\n1;52,37;4,9\n", {}, r"x and y look swapped \(longitude and latitude the other way round\)"),
+        ("id;lat;lon\n1;52,37;4,9\n", {"x": "lat", "y": "lon"}, r"x and y look swapped \(longitude and latitude the other way round\)"),
     ],
-    ids=["degrees as RD metres", "RD x and y swapped", "RD metres as degrees", "latitude and longitude swapped"],
+    ids=["degrees as RD metres", "RD x and y swapped", "RD metres as degrees", "latitude and longitude swapped", "lat named as x"],
 )
 def test_coordinates_outside_their_crs_stop_the_load_and_name_the_cause(tmp_path, schema, text, options, cause):
     path = tmp_path / "punten.csv"

@@ -172,6 +172,8 @@ def test_command_line_load_and_its_errors(tmp_path, schema):
     assert f"table {schema}.data already exists; pass if_exists='replace'" in again.stderr
     replaced = subprocess.run([*command, "--replace"], capture_output=True, text=True, timeout=120)
     assert replaced.returncode == 0, replaced.stderr
+    kept = subprocess.run([*command, "--replace", "--target-crs", "keep"], capture_output=True, text=True, timeout=120)
+    assert kept.returncode == 0, kept.stderr
 
 
 def test_progress_bar_shows_rows_per_second_when_asked(tmp_path, schema, capsys):
@@ -212,6 +214,17 @@ def test_tins_become_collections_of_their_faces(tmp_path, schema):
     faces = imported(schema).geometry.iloc[0]
     assert [face.geom_type for face in faces.geoms] == ["Polygon", "Polygon"] and faces.area == pytest.approx(100.0)
     assert faces.geoms[1].exterior.coords[1] == (121010, 487010, 4)
+
+
+@pytest.mark.filterwarnings("ignore:Registering non-standard gpkg_geom_TIN extension:RuntimeWarning")
+def test_a_tin_with_a_vertical_face_is_repaired_into_its_other_faces(tmp_path, schema):
+    path = geopackage_of(tmp_path / "wand.gpkg", "TIN Z (((0 0 0, 0 0 1, 0 1 0, 0 0 0)), ((0 0 0, 0 1 0, 1 1 0, 0 0 0)))")
+    with pytest.raises(al.LoadError, match=r"1 invalid geometry .*pass make_valid=True"):
+        import_file(path, "data", schema=schema)
+    report = import_file(path, "data", schema=schema, make_valid=True)
+    assert report.repaired_rows == [1]
+    faces = imported(schema).geometry.iloc[0]
+    assert faces.geom_type == "GeometryCollection" and len(faces.geoms) == 1 and faces.has_z  # the vertical face, flat in 2D, is gone
 
 
 def test_statistics_export_with_title_lines_and_a_footer(tmp_path, schema):

@@ -100,5 +100,13 @@ def test_parameters_reach_functions_that_want_an_integer_and_big_ids_stay_whole(
     assert frame.iloc[0].to_dict() == {"srid": 4326, "bag": 363010000543211, "small": "integer", "ok": True, "twice": 0.5}
 
 
+def test_a_list_after_in_becomes_one_parameter_per_item():
+    sql = "SELECT x FROM (VALUES ('A'), ('N'), ('T')) v(x) WHERE x IN :stadsdelen ORDER BY x"
+    assert al.read(sql, {"stadsdelen": ["A", "T"]})["x"].tolist() == ["A", "T"]
+    assert al.read(sql, {"stadsdelen": ("N",)})["x"].tolist() == ["N"]
+    with pytest.raises(al.QueryError, match=r"'stadsdelen' is an empty list, which cannot follow IN"):
+        al.read(sql, {"stadsdelen": []})
+
+
 def test_sql_without_placeholders_needs_no_params():
     assert al.read("SELECT '12:00'::time AS t, 7 % 4 AS r").iloc[0].tolist() == [dt.time(12, 0), 3]

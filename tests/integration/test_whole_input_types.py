@@ -103,7 +103,26 @@ def test_missing_value_markers_in_number_columns_become_null_and_are_counted(tmp
     assert frame["inwoners"].tolist()[0] == 862965 and pd.isna(frame["inwoners"][1])
     assert pd.isna(frame["dichtheid"][1])
     assert frame["naam"].tolist() == ["NA", "Centrum"]  # in a text column "NA" is text
-    assert "column inwoners: 1 missing-value markers (NA, NULL, . …) stored as NULL" in str(report)
+    assert "missing-value markers (NA, NULL, . …) stored as NULL: inwoners 1, dichtheid 1" in str(report)
+
+
+def test_decimal_commas_in_a_comma_separated_file_are_pointed_out(tmp_path, schema):
+    path = tmp_path / "gemiddelden.csv"
+    path.write_text('buurt,huishoudgrootte,inwoners\nA,"2,1",120\nB,"1,8",95\n')
+    report = import_file(path, "data", schema=schema)
+    assert "columns huishoudgrootte hold numbers with a decimal comma, stored as text; decimal=',' (--decimal ,) reads them as numbers" in report.notes
+    import_file(path, "data", schema=schema, decimal=",", if_exists="replace")
+    assert al.read(f"SELECT huishoudgrootte FROM {schema}.data ORDER BY buurt")["huishoudgrootte"].tolist() == [2.1, 1.8]
+
+
+def test_sentinels_given_as_text_apply_to_number_columns_and_are_counted(tmp_path, schema):
+    path = tmp_path / "kerncijfers.csv"
+    path.write_text("code,inwoners\nBU01,-99999999\nBU02,1200\n")
+    import_file(path, "data", schema=schema, null_values=["-99999999"])
+    assert al.read(f"SELECT inwoners FROM {schema}.data ORDER BY code")["inwoners"].isna().tolist() == [True, False]
+    path.write_text("code;dichtheid\nBU01;-99999999\nBU02;12,5\n")
+    report = import_file(path, "data", schema=schema, null_values=[-99999999], if_exists="replace")
+    assert "null_values (-99999999) stored as NULL: dichtheid 1" in report.notes
 
 
 def test_column_types_choose_over_what_the_values_say(tmp_path, schema):

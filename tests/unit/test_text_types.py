@@ -71,5 +71,7 @@ def test_conversion_names_the_row_that_does_not_fit_and_counts_markers():
     assert values.to_pylist() == [12, None, None, 7] and markers == 1
     with pytest.raises(InputFileError, match=r"f\.csv: row 12, column n: 'twaalf' is not an integer"):
         convert(pa.array(["1", "twaalf"]), "integer", decimal=".", where="f.csv", column="n", first_row=11)
+    with pytest.raises(InputFileError, match=r"row 3, column n: 'n' is not an integer \(the header again: two files pasted together\?\)"):
+        convert(pa.array(["1", "2", "n"]), "integer", decimal=".", where="f.csv", column="n", first_row=1)
     numbers, _ = convert(pa.array(["12,50", "3"]), "numeric", decimal=",", where="f.csv", column="n", first_row=1)
     assert numbers.to_pylist() == ["12.50", "3"]  # PostgreSQL reads them as numeric, digit for digit
