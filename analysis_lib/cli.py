@@ -52,6 +52,7 @@ def load(args: argparse.Namespace) -> int:
         separator=args.separator,
         decimal=args.decimal,
         skip_rows=args.skip_rows,
+        skip_rows_after_header=args.skip_rows_after_header,
         skip_bad_lines=args.skip_bad_lines,
     )
     print(report)
@@ -224,6 +225,7 @@ def _add_load_parser(commands) -> None:
     parser.add_argument("--separator", help="CSV field separator (default: detected)")
     parser.add_argument("--decimal", help="CSV decimal mark (default: detected)")
     parser.add_argument("--skip-rows", type=int, default=0, metavar="N", help="CSV: lines before the header (titles)")
+    parser.add_argument("--skip-rows-after-header", type=int, default=0, metavar="N", help="CSV: lines after the header (a row of units)")
     parser.add_argument("--skip-bad-lines", action="store_true", help="CSV: skip lines with a wrong number of fields, and report them")
     parser.set_defaults(handler=load)
 

@@ -45,6 +45,7 @@ def import_file(
     separator: str | None = None,
     decimal: str | None = None,
     skip_rows: int = 0,
+    skip_rows_after_header: int = 0,
     skip_bad_lines: bool = False,
     batch_size: int = 65_536,
     progress: bool | None = None,
@@ -54,7 +55,8 @@ def import_file(
     The CRS comes from the file (``crs=`` when it has none, e.g. a shapefile without .prj or a CSV);
     geometries are reprojected to ``target_crs`` and must lie in their CRS's area of use
     (``check_extent=False`` to allow otherwise). A CSV's separator, decimal comma and encoding are
-    detected unless given, its column types decided over every row (``column_types={"code": "text"}``
+    detected unless given (``skip_rows`` title lines before the header, ``skip_rows_after_header`` lines
+    such as a row of units after it), its column types decided over every row (``column_types={"code": "text"}``
     to choose), and its geometries made from the one column of WKT, EWKT, GeoJSON or hex WKB, or the
     one x/y pair, it has (``geometry=`` or ``x=``/``y=`` to choose). ``columns`` picks the attribute
     columns to import, by their names in the file.
@@ -67,7 +69,7 @@ def import_file(
         null_values=tuple(null_values), make_valid=make_valid, z=z, geometry_type=geometry_type, primary_key=primary_key,
         spatial_index=spatial_index, check_extent=check_extent,
     )
-    source = _opened(path, layer=layer, encoding=encoding, separator=separator, decimal=decimal, skip_rows=skip_rows,
+    source = _opened(path, layer=layer, encoding=encoding, separator=separator, decimal=decimal, skip_rows=(skip_rows, skip_rows_after_header),
                      skip_bad_lines=skip_bad_lines, null_values=options.null_values, batch_size=batch_size)
     existing = existing_columns(schema, table) if if_exists == "append" else None
     plan, batches = decide(source, options, existing=existing)
@@ -76,12 +78,13 @@ def import_file(
     return report
 
 
-def _opened(path: Path, *, layer, encoding, separator, decimal, skip_rows, skip_bad_lines, null_values, batch_size) -> Source:
+def _opened(path: Path, *, layer, encoding, separator, decimal, skip_rows: tuple[int, int], skip_bad_lines, null_values, batch_size) -> Source:
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix in csv.SUFFIXES:
-        return csv.open_csv(path, encoding=encoding, separator=separator, decimal=decimal, skip_rows=skip_rows,
+        return csv.open_csv(path, encoding=encoding, separator=separator, decimal=decimal, skip_rows=skip_rows[0],
+                            skip_rows_after_header=skip_rows[1],
                             skip_bad_lines=skip_bad_lines, null_values=null_values, batch_size=batch_size)
     if suffix in excel.SUFFIXES:
         return excel.open_excel(path, sheet=layer, batch_size=batch_size)

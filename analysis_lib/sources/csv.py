@@ -35,6 +35,7 @@ def open_csv(
     separator: str | None,
     decimal: str | None,
     skip_rows: int,
+    skip_rows_after_header: int,
     skip_bad_lines: bool,
     null_values: tuple,
     batch_size: int,
@@ -48,10 +49,11 @@ def open_csv(
         else:
             found = encodings.given(encoding)
             _check_declared(stream, found.name, name)
-    sample = "\n".join(_decoded_sample(path, found.name).splitlines()[skip_rows:])
+    lines = _decoded_sample(path, found.name).splitlines()
+    sample = "\n".join(lines[skip_rows : skip_rows + 1] + lines[skip_rows + 1 + skip_rows_after_header :])
     separator = separator or _sniff_separator(sample)
     decimal = decimal or _sniff_decimal(sample, separator)
-    dialect = _Dialect(path, found.name, separator, skip_rows, skip_bad_lines, batch_size, null_values)
+    dialect = _Dialect(path, found.name, separator, (skip_rows, skip_rows_after_header), skip_bad_lines, batch_size, null_values)
     columns = [Column(n, pa.string(), TextEvidence(decimal=decimal)) for n in dialect.names]
     skipped, rows = dialect.scan(columns)
     notes = ["decimal comma"] if decimal == "," else []
@@ -74,9 +76,9 @@ def open_csv(
 class _Dialect:
     """How to read the file: the same options for the header, the typing pass and the batches."""
 
-    def __init__(self, path: Path, encoding: str, separator: str, skip_rows: int, skip_bad_lines: bool, batch_size: int, null_values):
+    def __init__(self, path: Path, encoding: str, separator: str, skips: tuple[int, int], skip_bad_lines: bool, batch_size: int, null_values):
         self.path, self.name = path, str(path)
-        self.encoding, self.separator, self.skip_rows = encoding, separator, skip_rows
+        self.encoding, self.separator, (self.skip_rows, self.skip_after_header) = encoding, separator, skips
         self.skip_bad_lines, self.block_size = skip_bad_lines, max(batch_size * 64, 1 << 20)
         self.null_values = [""] + [v for v in null_values if isinstance(v, str)]
         self.names = unique_names(self._header())  # every column can be chosen, repeated names too
@@ -105,7 +107,8 @@ class _Dialect:
 
     def _tables(self, skipped: list):
         read_options = pa_csv.ReadOptions(
-            encoding=self.encoding, skip_rows=self.skip_rows + 1, column_names=self.names, block_size=self.block_size,
+            encoding=self.encoding, skip_rows=self.skip_rows + 1 + self.skip_after_header, column_names=self.names,
+            block_size=self.block_size,
             use_threads=False,  # rows are numbered only in a single-threaded read, and errors can name them
         )
         convert_options = pa_csv.ConvertOptions(

@@ -55,6 +55,15 @@ def test_a_shapefile_without_cpg_whose_language_byte_says_windows_ansi_keeps_its
     assert sorted(al.read(f"SELECT naam FROM {schema}.data")["naam"]) == sorted(NAMES)
 
 
+def test_a_cpg_saying_iso_8859_1_over_windows_bytes_reads_them_as_cp1252(tmp_path, schema):
+    path = tmp_path / "labels.shp"
+    gpd.GeoDataFrame({"naam": NAMES}, geometry=[shapely.Point(DAM)] * 3, crs=28992).to_file(path, encoding="cp1252")
+    path.with_suffix(".cpg").write_text("ISO-8859-1")  # what many programs write over cp1252 text
+    report = import_file(path, "data", schema=schema)
+    assert report.encoding.name == "cp1252" and "bytes 0x80-0x9F, control characters there" in report.encoding.evidence
+    assert sorted(al.read(f"SELECT naam FROM {schema}.data")["naam"]) == sorted(NAMES)
+
+
 def test_geoparquet_bbox_structs_and_nested_geojson_properties_become_jsonb(tmp_path, schema):
     frame = gpd.GeoDataFrame({"id": [1, 2]}, geometry=[shapely.Point(DAM), shapely.box(DAM[0], DAM[1], DAM[0] + 10, DAM[1] + 10)], crs=28992)
     parquet = tmp_path / "vormen.parquet"

@@ -239,3 +239,7 @@ def test_statistics_export_with_title_lines_and_a_footer(tmp_path, schema):
     assert "skipped 1 malformed line(s), the first: '\"Bron: CBS\"' (1 fields where 3 were expected)" in report.notes
     frame = al.read(f"SELECT * FROM {schema}.data ORDER BY inwoners_aantal")
     assert frame["dichtheid_per_km2"].tolist() == [10142.7, 5277.3]
+    with_units = tmp_path / "met_eenheden.csv"
+    with_units.write_text('"Regio";"Inwoners";"Dichtheid"\n"";"aantal";"per km2"\n"Amsterdam";"862965";"5277,3"\n')
+    import_file(with_units, "eenheden", schema=schema, skip_rows_after_header=1)
+    assert al.read(f"SELECT * FROM {schema}.eenheden").iloc[0].tolist() == ["Amsterdam", 862965, 5277.3]
