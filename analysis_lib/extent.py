@@ -17,11 +17,11 @@ import pyproj
 import shapely
 
 from .errors import LoadError
+from .geometry import epsg_code
 
 _MARGIN = 0.1  # of the area of use's width and height, on each side
 _SHOWN_ROWS = 5
 _RD_NEW = 28992
-_WGS84 = pyproj.CRS.from_epsg(4326)
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Area:
 def area_of(crs: pyproj.CRS) -> Area | None:
     """The area of use of ``crs`` (or of its EPSG equivalent), widened by the margin; None if unknown."""
     use = crs.area_of_use
-    code = crs.to_epsg() or crs.to_epsg(min_confidence=70) or (4326 if crs.equals(_WGS84, ignore_axis_order=True) else None)
+    code = epsg_code(crs)
     if use is None and code:  # a WKT without its area (GDAL's reading of CRS84 names, ESRI .prj files)
         use = pyproj.CRS.from_epsg(code).area_of_use
     if use is None:

@@ -69,12 +69,16 @@ def same_crs(a: pyproj.CRS, b: pyproj.CRS) -> bool:
     return a.equals(b, ignore_axis_order=True)
 
 
-def epsg_of(crs: pyproj.CRS, parameter: str) -> int:
-    """The EPSG code of ``crs`` (ESRI-style WKT such as 'RD_New' and OGC:CRS84, as 4326, included);
-    LoadError if it has none."""
+def epsg_code(crs: pyproj.CRS) -> int | None:
+    """The EPSG code of ``crs``: ESRI-style WKT such as 'RD_New' included, and OGC:CRS84 as 4326."""
     if same_crs(crs, _WGS84):
         return 4326
-    code = crs.to_epsg() or crs.to_epsg(min_confidence=70)
+    return crs.to_epsg() or crs.to_epsg(min_confidence=70)
+
+
+def epsg_of(crs: pyproj.CRS, parameter: str) -> int:
+    """``epsg_code`` of ``crs``; LoadError if it has none."""
+    code = epsg_code(crs)
     if code is None:
         raise LoadError(f"{parameter} {crs.name!r} has no EPSG code; reproject to an EPSG CRS, e.g. EPSG:28992")
     return code

@@ -147,15 +147,19 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
 
 
 def existing_columns(schema: str, table: str) -> dict[str, str] | None:
-    """The columns of ``schema.table`` (name -> PostgreSQL type), None when there is no such table."""
+    """The columns of ``schema.table`` (name -> PostgreSQL type), None when there is no such table. The
+    writer reads them again under the load's lock, and the server refuses what no longer fits."""
     with adbc_connection() as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-            " WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            parameters=(_quoted(schema, table),),
-        )
-        found = dict(cursor.fetchall())
-    return found or None
+        return _columns_of(cursor, schema, table) or None
+
+
+def _columns_of(cursor, schema: str, table: str) -> dict[str, str]:
+    cursor.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
+        " WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+        parameters=(_quoted(schema, table),),
+    )
+    return dict(cursor.fetchall())
 
 
 def _null_notes(counts: dict[str, int], what: str) -> list[str]:
@@ -391,12 +395,7 @@ class _Writer:
         return _quoted(self.plan.schema, self.staging)
 
     def _check_append_columns(self) -> None:
-        self.cursor.execute(
-            "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute"
-            " WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
-            parameters=(_quoted(self.plan.schema, self.plan.table),),
-        )
-        self.target_columns = dict(self.cursor.fetchall())
+        self.target_columns = _columns_of(self.cursor, self.plan.schema, self.plan.table)
         missing = [name for name in self._column_names if name not in self.target_columns]
         if missing:
             raise LoadError(
@@ -428,9 +427,14 @@ class _Writer:
         single geometries become multi for a Multi target."""
         target_type = self.target_columns[name]
         if self.column is not None and name == self.column.name:
-            multi = target_type.startswith("geometry(Multi")
-            return f"{'ST_Multi(' if multi else '('}{_ident(name)})::{target_type}"
-        staged_as_text = pa.types.is_string(self.schema.field(name).type)
+            column = _ident(name)
+            if target_type.startswith("geometry(Multi"):
+                column = f"ST_Multi({column})"
+            elif target_type.startswith("geometry(Geometry"):  # one-part multis as single, as in every Geometry column
+                column = f"CASE WHEN GeometryType({column}) LIKE 'MULTI%' AND ST_NumGeometries({column}) = 1 THEN ST_GeometryN({column}, 1) ELSE {column} END"
+            return f"({column})::{target_type}"
+        arrow_type = self.schema.field(name).type
+        staged_as_text = pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
         if staged_as_text and not target_type.startswith(("text", "character")):
             return f"{_ident(name)}::{target_type}"
         return _ident(name)

@@ -22,7 +22,7 @@ from .identifiers import checked_name, normalise_columns, snake_case
 from .sources import geometries as geometry_input
 from .sources.json_text import json_texts
 from .sources.source import Column, RawBatch, Source
-from .sources.text_types import TYPE_NAMES, arrow_type, convert, without_markers
+from .sources.text_types import TYPE_NAMES, arrow_type, check_scale, check_whole_days, convert, without_markers
 
 IF_EXISTS = ("fail", "replace", "append")
 GEOMETRY_COLUMN = "geom"
@@ -80,6 +80,9 @@ class Attribute:
     conversion: str  # 'none', 'text' (text cells to type), 'cast' (the input's type to another), 'json' (nested to JSON text)
     type_name: str | None = None  # for 'text': the type the cells become (see text_types)
     known_to_fit: bool = False  # for 'text': the type came from the values, which all fit it
+    strict: bool = False  # for 'text': the type came from a table; values must fit it as they would fit inference
+    scale: int | None = None  # for numeric(p,s) columns: at most s decimals, which the server would otherwise round
+    whole_days: bool = False  # timestamps for a date column: a time of day would be cut off
     stored_as: str | None = None  # a PostgreSQL type the column is cast to once loaded: jsonb, numeric
 
 
@@ -198,16 +201,13 @@ def _chosen_columns(source: Source, options: Options) -> list[Column]:
 
 
 def _attribute(source: Source, column: Column, name: str, options: Options, existing_type: str | None) -> Attribute:
-    chosen = options.column_types.get(column.name) or options.column_types.get(name) or _type_name_of(existing_type)
+    chosen = options.column_types.get(column.name) or options.column_types.get(name)
     evidence = column.evidence if source.types_from_values else None
     if chosen is not None:
-        type_name = "timestamptz" if chosen == "timestamp" and evidence and evidence.type_name == "timestamptz" else chosen
-        stored_as = "numeric" if type_name == "numeric" else None
-        if evidence is not None:
-            return Attribute(column.name, name, arrow_type(type_name), "text", type_name=type_name, stored_as=stored_as)
-        target = column.type if type_name == "numeric" and pa.types.is_decimal(column.type) else arrow_type(type_name)
-        stored_as = stored_as if pa.types.is_string(target) else None
-        return Attribute(column.name, name, target, "none" if column.type.equals(target) else "cast", stored_as=stored_as)
+        return _chosen(column, name, chosen, evidence)
+    table_type = _type_name_of(existing_type)
+    if table_type is not None:
+        return _for_the_table(column, name, table_type, evidence, _scale_of(existing_type))
     if evidence is not None:
         return Attribute(column.name, name, arrow_type(evidence.type_name), "text", type_name=evidence.type_name, known_to_fit=True)
     if column.json:
@@ -219,6 +219,39 @@ def _attribute(source: Source, column: Column, name: str, options: Options, exis
     if pa.types.is_null(column.type):
         return Attribute(column.name, name, pa.string(), "cast")
     return Attribute(column.name, name, column.type, "none")
+
+
+def _chosen(column: Column, name: str, chosen: str, evidence) -> Attribute:
+    """The type the user chose (column_types): values are read as that type as far as they can be."""
+    type_name = "timestamptz" if chosen == "timestamp" and evidence and evidence.type_name == "timestamptz" else chosen
+    stored_as = "numeric" if type_name == "numeric" else None
+    if evidence is not None:
+        return Attribute(column.name, name, arrow_type(type_name), "text", type_name=type_name, stored_as=stored_as)
+    target = column.type if type_name == "numeric" and pa.types.is_decimal(column.type) else arrow_type(type_name)
+    stored_as = stored_as if pa.types.is_string(target) else None
+    return Attribute(column.name, name, target, "none" if column.type.equals(target) else "cast", stored_as=stored_as)
+
+
+def _for_the_table(column: Column, name: str, type_name: str, evidence, scale: int | None) -> Attribute:
+    """The type of the column an append goes into. Values must be that type without losing anything:
+    the checks of the values' own typing apply (0363 is no integer, 1e400 no float), a numeric(p,s)
+    takes at most s decimals, a date no time of day. What Arrow does not convert losslessly (times and
+    their zones) is left to the server's assignment casts, as a load of the same data would be."""
+    if evidence is not None:
+        return Attribute(column.name, name, arrow_type(type_name), "text", type_name=type_name, strict=True, scale=scale)
+    if type_name in ("integer", "float", "boolean", "text", "numeric"):
+        target = arrow_type(type_name)
+        return Attribute(column.name, name, target, "none" if column.type.equals(target) else "cast", scale=scale)
+    if type_name == "date" and pa.types.is_timestamp(column.type):
+        return Attribute(column.name, name, pa.date32(), "cast", whole_days=True)
+    return Attribute(column.name, name, column.type, "none")
+
+
+def _scale_of(pg_type: str | None) -> int | None:
+    """s of numeric(p,s): the decimals a value may have (None: any number)."""
+    if pg_type is None or not pg_type.startswith("numeric("):
+        return None
+    return int(pg_type.rstrip(")").split(",")[1]) if "," in pg_type else 0
 
 
 _PG_TYPE_NAMES = {
@@ -520,13 +553,17 @@ def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str
             values = pc.if_else(pc.is_in(values, pa.array(string_nulls)), pa.scalar(None, values.type), values)
         if attribute.conversion == "text":
             values, count = convert(values, attribute.type_name, decimal=source.decimal, where=source.name, column=attribute.input_name,
-                                    first_row=raw.first_row, known_to_fit=attribute.known_to_fit)
+                                    first_row=raw.first_row, known_to_fit=attribute.known_to_fit, strict=attribute.strict)
             if count:
                 markers[attribute.name] = count
         elif attribute.conversion == "json":
             values = _as_json(values, source.name, attribute.input_name, raw.first_row)
         elif attribute.conversion == "cast":
+            if attribute.whole_days:
+                check_whole_days(values, where=source.name, column=attribute.input_name, first_row=raw.first_row)
             values = _cast(values, attribute.type, source.name, attribute.input_name, raw.first_row)
+        if attribute.scale is not None:
+            check_scale(values, attribute.scale, where=source.name, column=attribute.input_name, first_row=raw.first_row)
         table = table.append_column(attribute.name, values)
     return table, markers
 
@@ -537,7 +574,9 @@ def _as_json(values: pa.Array, where: str, column: str, first_row: int) -> pa.Ar
         if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
             return storage.cast(pa.string())  # JSON text already (GDAL's JSON fields)
         values = storage
-    return pa.array(json_texts(values.to_pylist(), where=where, column=column, first_row=first_row), pa.string())
+    # maps as dicts: to_pylist would give them as key-value pairs, indistinguishable from lists of pairs
+    python = values.to_pylist(maps_as_pydicts="strict")
+    return pa.array(json_texts(python, where=where, column=column, first_row=first_row), pa.string())
 
 
 def _cast(values: pa.Array, target: pa.DataType, where: str, column: str, first_row: int) -> pa.Array:

@@ -1,7 +1,7 @@
 """Nested values (a frame's dicts and lists, Arrow structs and maps) as the JSON text that becomes jsonb.
 
-numpy numbers stay numbers, dates and times become ISO text, decimals numbers where a float holds them
-exactly (else their digits as text), non-finite floats (NaN, which JSON has no word for) null; a value
+numpy numbers stay numbers, dates and times become ISO text, decimals their digits as text (always, so
+a field holds one JSON type), non-finite floats (NaN, which JSON has no word for) and NaT null; a value
 JSON cannot hold is an error naming its row and column, never its repr.
 """
 
@@ -35,12 +35,14 @@ def _missing(value) -> bool:
 
 def _plain(value):
     """``value`` as what json.dumps writes: dicts, lists, str, int, float (finite), bool, None."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list) and value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-        return {str(k): _plain(v) for k, v in value}  # an Arrow map arrives as key-value pairs
     if isinstance(value, list | tuple | np.ndarray):
         return [_plain(v) for v in value]
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return None if np.isnat(value) else pd.Timestamp(value).isoformat() if isinstance(value, np.datetime64) else str(pd.Timedelta(value))
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -48,8 +50,5 @@ def _plain(value):
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
-        exact = value.is_finite() and decimal.Decimal(float(value)) == value
-        return float(value) if exact else str(value)  # a number where a float holds it exactly, else its digits as text
-    if value is pd.NA or value is pd.NaT:
-        return None
+        return str(value)
     return value

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import shapely
 
 from ..errors import InputFileError
 
@@ -132,13 +131,15 @@ def arrow_type(type_name: str) -> pa.DataType:
 
 
 def convert(
-    values: pa.Array, type_name: str, *, decimal: str, where: str, column: str, first_row: int, known_to_fit: bool = False
+    values: pa.Array, type_name: str, *, decimal: str, where: str, column: str, first_row: int, known_to_fit: bool = False,
+    strict: bool = False,
 ) -> tuple[pa.Array, int]:
     """``values`` (text) as ``type_name``, and how many missing-value markers became NULL.
 
     ``known_to_fit``: every value was seen to fit (the type came from the values), so they are not
-    checked again. Otherwise InputFileError names the row and value that does not fit (``where`` names
-    the file).
+    checked again. ``strict``: values must fit as inference would have them (no leading zero in an
+    integer, no 1e400 in a float), for a type given by a table rather than chosen by the user.
+    Otherwise InputFileError names the row and value that does not fit (``where`` names the file).
     """
     if type_name == "text":
         return values, 0
@@ -156,15 +157,20 @@ def convert(
         return pc.if_else(pc.is_valid(present), truth, pa.scalar(None, pa.bool_())), markers
     if type_name == "integer":
         if not known_to_fit:
-            _raise_at_first_misfit(values, present, pc.match_substring_regex(present, r"^[+-]?[0-9]+$"), "an integer", where, first_row)
+            pattern, described = (_INTEGER, "an integer without a leading zero or plus") if strict else (r"^[+-]?[0-9]+$", "an integer")
+            _raise_at_first_misfit(values, present, pc.match_substring_regex(present, pattern), described, where, first_row)
         return _cast(present, target, values, "an integer of at most 18 digits", where, first_row), markers
     if type_name in ("float", "numeric"):
+        if strict and type_name == "float":
+            _raise_at_first_misfit(values, present, pc.match_substring_regex(present, _float_pattern(decimal)), "a number a float holds", where, first_row)
         numbers = pc.replace_substring(present, decimal, ".") if decimal != "." else present
         if not known_to_fit:
             _raise_at_first_misfit(values, present, pc.match_substring_regex(numbers, _ANY_NUMBER), "a number", where, first_row)
         if type_name == "numeric":
             return numbers, markers  # PostgreSQL reads the digits exactly
-        return _cast(numbers, target, values, "a number", where, first_row), markers
+        floats = _cast(numbers, target, values, "a number", where, first_row)
+        _raise_at_first_misfit(values, present, pc.invert(pc.is_inf(floats)), "a number a float holds (it would be infinity)", where, first_row)
+        return floats, markers
     if type_name == "timestamp" and not known_to_fit:
         with_offset = pc.match_substring_regex(present, _OFFSET)
         _raise_at_first_misfit(values, present, pc.invert(with_offset), "a time without UTC offset", where, first_row)
@@ -172,6 +178,21 @@ def convert(
         type_name, "a date and time (YYYY-MM-DD hh:mm:ss)"
     )
     return _cast(present, target, values, described, where, first_row), markers
+
+
+def check_scale(values: pa.Array, scale: int, *, where: str, column: str, first_row: int) -> None:
+    """Numbers (as text, or numbers) with at most ``scale`` decimals: a numeric(p,s) column would round more."""
+    text = values if pa.types.is_string(values.type) or pa.types.is_large_string(values.type) else pc.cast(values, pa.string())
+    too_many = pc.match_substring_regex(text, rf"\.[0-9]{{{scale + 1},}}") if scale else pc.match_substring(text, ".")
+    _raise_at_first_misfit(values, text, pc.invert(too_many), f"a number of at most {scale} decimals (the column's numeric would round it)",
+                           (where, column), first_row)
+
+
+def check_whole_days(values: pa.Array, *, where: str, column: str, first_row: int) -> None:
+    """Timestamps for a date column must be midnight: a time of day would be cut off."""
+    days = pc.cast(pc.cast(values, pa.date32()), values.type)
+    _raise_at_first_misfit(values, values, pc.equal(days, values), "a date (it has a time of day, which a date column would cut off)",
+                           (where, column), first_row)
 
 
 def without_markers(values: pa.Array) -> pa.Array:
@@ -185,9 +206,22 @@ def _holds_geometries(present: pa.Array, kind: str) -> bool:
     if not _all_match_sampled(present, GEOMETRY_TEXT[kind]):
         return False
     if kind == "WKB (hex)":
-        sample = present.slice(0, _SAMPLE).to_numpy(zero_copy_only=False)
-        return not shapely.is_missing(shapely.from_wkb(sample, on_invalid="ignore")).any()
+        return all(_wkb_header(value) for value in present.slice(0, _SAMPLE).to_pylist())
     return True
+
+
+def _wkb_header(text: str) -> bool:
+    """Whether hex text starts as WKB does: a byte order (0 or 1) and a geometry type code (ISO's 1-17,
+    plus 1000s for Z, M, ZM; or EWKB's flags). Broken, curved and TIN geometries pass, to be read or
+    named later; digit codes do not: 0012345678… has no such type."""
+    try:
+        header = bytes.fromhex(text[:10])
+    except ValueError:
+        return False
+    code = int.from_bytes(header[1:5], "little" if header[0] == 1 else "big")
+    if code & 0x20000000 or code & 0x80000000 or code & 0x40000000:  # EWKB: SRID, Z and M flags
+        code &= 0x0FFFFFFF
+    return 1 <= code % 1000 <= 17 and code // 1000 <= 3
 
 
 def _all_match_sampled(present: pa.Array, pattern: str) -> bool:
