@@ -134,14 +134,16 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
                         raise LoadError(f"{plan.source}: no rows to load")
                     writer.finish()
                 connection.commit()
+            if writer.appending:
+                report.notes += _absent_note(writer)
         except adbc_driver_manager.Error as error:
             if feed.error is not None:
                 raise feed.error from None  # the input's own error, which reached the driver as a broken stream
             raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
     report.geometry = preparer.column
     report.seconds = time.perf_counter() - started
-    sentinels = ", ".join(str(int(v)) if float(v).is_integer() else str(v) for v in plan.null_values)
-    report.notes = list(plan.notes) + _null_notes(feed.markers, "missing-value markers (NA, NULL, . …)")
+    sentinels = ", ".join(_shown(v) for v in plan.null_values_given)
+    report.notes = list(plan.notes) + report.notes + _null_notes(feed.markers, "missing-value markers (NA, NULL, . …)")
     report.notes += _null_notes(feed.sentinels, f"null_values ({sentinels})")
     return report
 
@@ -160,6 +162,17 @@ def _columns_of(cursor, schema: str, table: str) -> dict[str, str]:
         parameters=(_quoted(schema, table),),
     )
     return dict(cursor.fetchall())
+
+
+def _absent_note(writer: _Writer) -> list[str]:
+    absent = [name for name in writer.target_columns if name not in writer.schema.names]
+    if not absent:
+        return []
+    return [f"columns of the table the data has not: {', '.join(absent)} (NULL, or their default, in the rows appended)"]
+
+
+def _shown(value) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else repr(value) if isinstance(value, str) else str(value)
 
 
 def _null_notes(counts: dict[str, int], what: str) -> list[str]:
@@ -277,7 +290,7 @@ class _Preparer:
     def prepare(self, batch: Batch) -> _Prepared:
         """The batch as the Arrow table to copy; no database work."""
         plan = self.plan
-        sentinels: dict[str, int] = {}
+        sentinels = dict(batch.sentinels)
         attributes = _nulls_for_sentinels(batch.attributes, plan.null_values, sentinels)
         if plan.geometry is None:
             return _Prepared(attributes, None, batch, sentinels=sentinels)
@@ -555,7 +568,7 @@ def _nulls_for_sentinels(attributes: pa.Table, null_values: tuple, counts: dict[
         column = attributes.column(index)
         sentinel = pc.is_in(column, value_set=value_set)
         if found := pc.sum(sentinel).as_py():
-            counts[field_.name] = found
+            counts[field_.name] = counts.get(field_.name, 0) + found
             attributes = attributes.set_column(index, field_, pc.if_else(sentinel, pa.scalar(None, field_.type), column))
     return attributes
 

@@ -5,6 +5,7 @@ source (``sources``) -> plan (here) -> batches (here) -> writer (``ingest``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from itertools import chain
@@ -115,7 +116,8 @@ class Plan:
     geometry: GeometryPlan | None
     primary_key: tuple[str, ...]
     spatial_index: bool
-    null_values: tuple
+    null_values: tuple  # the numbers number columns are checked for
+    null_values_given: tuple  # as the user gave them, for messages
     make_valid: bool
     z: str
     columns: dict[str, str]  # input name -> column name in the table
@@ -141,6 +143,7 @@ class Batch:
     repaired_rows: list[int] = field(default_factory=list)  # repaired while reading (make_valid)
     nulled_rows: list[int] = field(default_factory=list)  # unreadable, stored as NULL (make_valid)
     markers: dict[str, int] = field(default_factory=dict)  # column -> missing-value markers stored as NULL
+    sentinels: dict[str, int] = field(default_factory=dict)  # column -> cells given as null_values stored as NULL
 
 
 def decide(source: Source, options: Options, *, existing: Mapping[str, str] | None = None) -> tuple[Plan, Iterator[Batch]]:
@@ -169,7 +172,8 @@ def decide(source: Source, options: Options, *, existing: Mapping[str, str] | No
     first = next(raw, None)
     if first is None:
         raise InputFileError(f"{source.name}: no rows to import")
-    notes = ([f"encoding: {source.encoding}"] if source.encoding is not None else []) + list(source.notes) + _decimal_comma_note(attributes, source)
+    notes = ([f"encoding: {source.encoding}"] if source.encoding is not None else []) + list(source.notes)
+    notes += _decimal_comma_note(attributes, source) + _first_value_note(attributes, source)
     geometry, first_decoded = None, None
     if origin is not None:
         first_decoded = _decoded(first, origin, input_columns, text_kind, source, options.make_valid)
@@ -181,7 +185,7 @@ def decide(source: Source, options: Options, *, existing: Mapping[str, str] | No
     plan = Plan(
         table=options.table, schema=options.schema, if_exists=options.if_exists, source=source.name, attributes=attributes,
         geometry=geometry, primary_key=_primary_key(options.primary_key, columns), spatial_index=options.spatial_index,
-        null_values=_numbers_of(options.null_values), make_valid=options.make_valid, z=options.z,
+        null_values=_numbers_of(options.null_values), null_values_given=tuple(options.null_values), make_valid=options.make_valid, z=options.z,
         columns=columns, notes=notes,
     )
     return plan, _batches(plan, source, chain([(first, first_decoded)], ((batch, None) for batch in raw)), options)
@@ -279,6 +283,19 @@ def _decimal_comma_note(attributes: list[Attribute], source: Source) -> list[str
         return []
     shown = ", ".join(commas[:8]) + (f" and {len(commas) - 8} more" if len(commas) > 8 else "")
     return [f"columns {shown} hold numbers with a decimal comma, stored as text; decimal=',' (--decimal ,) reads them as numbers"]
+
+
+def _first_value_note(attributes: list[Attribute], source: Source) -> list[str]:
+    """Text columns that would be numbers or dates but for their first value: a row of units?"""
+    found = [(a.name, source.column(a.input_name).evidence.text_for_its_first_value) for a in attributes if a.type_name == "text" and a.known_to_fit]
+    found = [(name, value) for name, value in found if value is not None]
+    if not found:
+        return []
+    shown = ", ".join(f"{name} ({value!r})" for name, value in found[:5]) + (f" and {len(found) - 5} more" if len(found) > 5 else "")
+    return [
+        f"columns {shown} are text only because of their first value: a row of units under the header?"
+        " skip_rows_after_header=1 (--skip-rows-after-header 1) reads them as numbers or dates"
+    ]
 
 
 def _check_column_types(source: Source, options: Options, db_name: dict[str, str]) -> None:
@@ -410,7 +427,11 @@ def _decoded(raw: RawBatch, origin: str, input_columns, text_kind, source: Sourc
     if origin == "own":
         return raw.geometries
     if origin == "text":
-        text = without_markers(raw.table.column(input_columns[0]).combine_chunks().cast(pa.string()))
+        values = raw.table.column(input_columns[0]).combine_chunks()
+        if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):  # WKB (plain Parquet, XLSX never)
+            return geometry_input.from_wkb(values, where=f"{source.name} column {input_columns[0]}", first_row=raw.first_row,
+                                           make_valid=make_valid)
+        text = without_markers(values.cast(pa.string()))
         return geometry_input.from_text(text, text_kind, where=source.name, name=input_columns[0], first_row=raw.first_row,
                                         make_valid=make_valid)
     x, y = input_columns
@@ -525,14 +546,14 @@ def _batches(plan: Plan, source: Source, raw: Iterator[tuple[RawBatch, object]],
         if plan.geometry is not None and decoded is None:
             decoded = _decoded(batch, plan.geometry.origin, plan.geometry.input_columns, plan.geometry.text_kind, source, plan.make_valid)
             _check_srids(decoded, plan.geometry, source, batch.first_row)
-        attributes, markers = _converted(plan, source, batch, string_nulls)
+        attributes, markers, sentinels = _converted(plan, source, batch, string_nulls)
         for note in sorted(decoded.notes) if decoded is not None else ():
             if note not in plan.notes:
                 plan.notes.append(note)
         yield Batch(
             attributes=attributes, geometries=decoded.geometries if decoded is not None else None, first_row=batch.first_row,
             repaired_rows=decoded.repaired_rows if decoded else [], nulled_rows=decoded.nulled_rows if decoded else [],
-            markers=markers,
+            markers=markers, sentinels=sentinels,
         )
 
 
@@ -545,12 +566,15 @@ def _check_srids(decoded, geometry: GeometryPlan, source: Source, first_row: int
         )
 
 
-def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str]) -> tuple[pa.Table, dict[str, int]]:
-    table, markers = raw.table.select([]), {}  # keeps the row count when there are no attributes
+def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str]) -> tuple[pa.Table, dict[str, int], dict[str, int]]:
+    table, markers, sentinels = raw.table.select([]), {}, {}  # select([]) keeps the row count when there are no attributes
     for attribute in plan.attributes:
         values = raw.table.column(attribute.input_name).combine_chunks()
         if string_nulls and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
-            values = pc.if_else(pc.is_in(values, pa.array(string_nulls)), pa.scalar(None, values.type), values)
+            given = pc.is_in(values, pa.array(string_nulls))
+            if found := pc.sum(given).as_py():
+                sentinels[attribute.name] = found
+                values = pc.if_else(given, pa.scalar(None, values.type), values)
         if attribute.conversion == "text":
             values, count = convert(values, attribute.type_name, decimal=source.decimal, where=source.name, column=attribute.input_name,
                                     first_row=raw.first_row, known_to_fit=attribute.known_to_fit, strict=attribute.strict)
@@ -565,18 +589,31 @@ def _converted(plan: Plan, source: Source, raw: RawBatch, string_nulls: list[str
         if attribute.scale is not None:
             check_scale(values, attribute.scale, where=source.name, column=attribute.input_name, first_row=raw.first_row)
         table = table.append_column(attribute.name, values)
-    return table, markers
+    return table, markers, sentinels
 
 
 def _as_json(values: pa.Array, where: str, column: str, first_row: int) -> pa.Array:
     if isinstance(values.type, pa.BaseExtensionType):
         storage = values.storage
         if pa.types.is_string(storage.type) or pa.types.is_large_string(storage.type):
-            return storage.cast(pa.string())  # JSON text already (GDAL's JSON fields)
+            return _json_or_string(storage.cast(pa.string()))  # GDAL's JSON fields
         values = storage
     # maps as dicts: to_pylist would give them as key-value pairs, indistinguishable from lists of pairs
     python = values.to_pylist(maps_as_pydicts="strict")
     return pa.array(json_texts(python, where=where, column=column, first_row=first_row), pa.string())
+
+
+def _json_or_string(values: pa.Array) -> pa.Array:
+    """GDAL's JSON text, where a property mixes kinds (house numbers 12 and "12a") giving the strings
+    unquoted: those become JSON strings, so every value is stored as the file has it."""
+    texts = []
+    for value in values.to_pylist():
+        try:
+            json.loads(value) if value is not None else None
+            texts.append(value)
+        except ValueError:
+            texts.append(json.dumps(value, ensure_ascii=False))
+    return pa.array(texts, pa.string())
 
 
 def _cast(values: pa.Array, target: pa.DataType, where: str, column: str, first_row: int) -> pa.Array:

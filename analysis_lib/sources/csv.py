@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from ..errors import InputFileError
@@ -80,10 +81,13 @@ class _Dialect:
         self.path, self.name = path, str(path)
         self.encoding, self.separator, (self.skip_rows, self.skip_after_header) = encoding, separator, skips
         self.skip_bad_lines, self.block_size = skip_bad_lines, max(batch_size * 64, 1 << 20)
-        self.null_values = [""] + [v for v in null_values if isinstance(v, str)]
-        self.names = unique_names(self._header())  # every column can be chosen, repeated names too
+        # cells given as null_values are no evidence of a type; in the batches they are still there, so the
+        # plan makes them NULL and counts them
+        self.typing_nulls = [""] + [v for v in null_values if isinstance(v, str)]
+        self.header = self._read_header()
+        self.names = unique_names(self.header)  # every column can be chosen, repeated names too
 
-    def _header(self) -> list[str]:
+    def _read_header(self) -> list[str]:
         options = pa_csv.ReadOptions(encoding=self.encoding, skip_rows=self.skip_rows, block_size=self.block_size, use_threads=False)
         try:
             return pa_csv.open_csv(self.path, read_options=options, parse_options=self._parse_options([])).schema.names
@@ -93,19 +97,37 @@ class _Dialect:
     def scan(self, columns: list[Column]) -> tuple[list, int]:
         """Feed every column's values to its evidence; the malformed lines skipped, and the rows."""
         skipped, rows = [], 0
-        for table in self._tables(skipped):
+        for table in self._tables(skipped, self.typing_nulls):
+            self._refuse_repeated_header(table, rows + 1)
             for column, values in zip(columns, table.columns, strict=True):
                 column.evidence.add(values.combine_chunks())
             rows += table.num_rows
         return skipped, rows
 
+    def _refuse_repeated_header(self, table: pa.Table, first_row: int) -> None:
+        """A row that is the header again (two exports pasted together) would make every column text."""
+        header = self.header
+        repeats = None
+        for values, name in zip(table.columns, header, strict=True):
+            if name.strip():
+                same = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(values), name.strip()), False)
+            else:  # an unnamed column (a row index): its cell in a repeated header is empty, so NULL
+                same = pc.is_null(values)
+            repeats = same if repeats is None else pc.and_(repeats, same)
+        if repeats is not None and len(header) > 1 and pc.any(repeats).as_py():
+            row = pc.index(repeats, True).as_py() + first_row
+            raise InputFileError(
+                f"{self.name}: row {row:,} repeats the header ({', '.join(header[:3])}{', …' if len(header) > 3 else ''}):"
+                " two files pasted together? Import the parts one after the other (if_exists='append') or remove that line"
+            )
+
     def batches(self, names: list[str]):
         first_row = 1
-        for table in self._tables([]):
+        for table in self._tables([], [""]):
             yield RawBatch(table=table.select(names), geometries=None, first_row=first_row)
             first_row += table.num_rows
 
-    def _tables(self, skipped: list):
+    def _tables(self, skipped: list, null_values: list[str]):
         read_options = pa_csv.ReadOptions(
             encoding=self.encoding, skip_rows=self.skip_rows + 1 + self.skip_after_header, column_names=self.names,
             block_size=self.block_size,
@@ -113,7 +135,7 @@ class _Dialect:
         )
         convert_options = pa_csv.ConvertOptions(
             column_types={name: pa.string() for name in self.names}, strings_can_be_null=True,
-            null_values=self.null_values, quoted_strings_can_be_null=True,
+            null_values=null_values, quoted_strings_can_be_null=True,
         )
         try:
             reader = pa_csv.open_csv(self.path, read_options=read_options, parse_options=self._parse_options(skipped),

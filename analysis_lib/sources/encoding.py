@@ -112,12 +112,16 @@ def windows_bytes_under_latin1(declared: Encoding, stream, *, start: int) -> Enc
     if _codec(declared.name) != "iso8859-1":
         return declared
     stream.seek(start)
+    found = False
     while chunk := stream.read(_CHUNK_BYTES):
-        if len(chunk.translate(None, _C1_BYTES)) < len(chunk):
-            return Encoding(
-                "cp1252", f"{declared.evidence} says {declared.name}, but bytes 0x80-0x9F, control characters there, are € ‘ ’ “ ” – in cp1252"
-            )
-    return declared
+        found = found or len(chunk.translate(None, _C1_BYTES)) < len(chunk)
+        try:
+            chunk.decode("cp1252")
+        except UnicodeDecodeError:
+            return declared  # a byte cp1252 has no character for (0x81, 0x8D, …): ISO-8859-1 it is
+    if not found:
+        return declared
+    return Encoding("cp1252", f"{declared.evidence} says {declared.name}, but bytes 0x80-0x9F, control characters there, are € ‘ ’ “ ” – in cp1252")
 
 
 _C1_BYTES = bytes(range(0x80, 0xA0))

@@ -1,8 +1,8 @@
 """Excel workbooks (.xlsx), a sheet at a time, read by GDAL's XLSX driver.
 
 Cells keep their own types: a text cell stays text (``0363`` stays ``0363``) and a number stays a
-number, so no column is retyped from its values. The first row is always the header (GDAL would
-otherwise take it for data when every cell of the first two rows is text).
+number, so no column is retyped from its values. The first row is always the header, on every sheet
+(GDAL would otherwise take it for data when every cell of the first two rows is text).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ SUFFIXES = {".xlsx"}
 
 
 def open_excel(path: Path, *, sheet: str | None, batch_size: int) -> Source:
-    source = open_ogr(path, layer=sheet, encoding=None, batch_size=batch_size, open_options={"HEADERS": "FORCE", "FIELD_TYPES": "AUTO"})
+    # the configuration option, not the open option HEADERS: GDAL applies that to the first sheet only
+    source = open_ogr(path, layer=sheet, encoding=None, batch_size=batch_size, config={"OGR_XLSX_HEADERS": "FORCE", "OGR_XLSX_FIELD_TYPES": "AUTO"})
     source.tabular = True
     text_columns = [c for c in source.columns if pa.types.is_string(c.type) or pa.types.is_large_string(c.type)]
     for column in text_columns:

@@ -64,7 +64,8 @@ def from_text(column: pa.Array, kind: str, *, where: str, name: str, first_row: 
     present = pc.fill_null(pc.not_equal(values, ""), False).to_numpy(zero_copy_only=False)
     if kind == "WKB (hex)":
         # text that is not hex becomes one byte no reader takes: an unreadable geometry, named by its row
-        raw = np.array([None if not v else bytes.fromhex(v) if _is_hex(v) else b"?" for v in values.to_pylist()], dtype=object)
+        hexes = [v.removeprefix("\\x") if v else v for v in values.to_pylist()]  # \x: PostgreSQL's bytea output
+        raw = np.array([None if not v else bytes.fromhex(v) if _is_hex(v) else b"?" for v in hexes], dtype=object)
         return _from_wkb_values(raw, where=where, column=name, first_row=first_row, make_valid=make_valid)
     srids: set[int] = set()
     if kind == "WKT":
@@ -152,7 +153,8 @@ def _rings_repaired(value: bytes) -> bytes | None:
         iso = (code & 0x0FFFFFFF) // 1000  # ISO's thousands: 1 Z, 2 M, 3 ZM; EWKB has flags instead
         has_z, has_m = bool(code & 0x80000000) or iso in (1, 3), bool(code & 0x40000000) or iso in (2, 3)
         layout = (2 + has_z + has_m, 3 if has_z else 2)  # values per point, and how many are kept (M is not)
-        kind, offset = (code & 0x0FFFFFFF) % 1000, 5 + (4 if code & 0x20000000 else 0)
+        srid = struct.unpack_from(f"{order}I", value, 5)[0] if code & 0x20000000 else 0
+        kind, offset = (code & 0x0FFFFFFF) % 1000, 5 + (4 if srid or code & 0x20000000 else 0)
         if kind == 3:
             polygon, _ = _polygon(value, offset, order, layout)
             polygons = [polygon] if polygon else []
@@ -170,7 +172,7 @@ def _rings_repaired(value: bytes) -> bytes | None:
         return None
     shapes = [shapely.Polygon(rings[0], rings[1:]) for rings in polygons]
     shape = shapes[0] if kind == 3 else shapely.MultiPolygon(shapes)
-    return shapely.to_wkb(shape, output_dimension=layout[1])
+    return shapely.to_wkb(shapely.set_srid(shape, srid), output_dimension=layout[1], include_srid=bool(srid))
 
 
 def _polygon(value: bytes, offset: int, order: str, layout: tuple[int, int]) -> tuple[list, int]:

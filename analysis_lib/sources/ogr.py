@@ -35,12 +35,32 @@ _WINDOWS_ANSI_LDIDS = {0x03, 0x57, 0x58, 0x59}
 _SHAPEFILE_SUFFIXES = (".shp", ".zip", ".dbf")
 
 
-def open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size: int, open_options: dict | None = None) -> Source:
+def open_ogr(
+    path: Path, *, layer: str | None, encoding: str | None, batch_size: int, open_options: dict | None = None, config: dict | None = None
+) -> Source:
+    """``config``: GDAL configuration options in force while the file is read (set for each call, then
+    put back, so other code in the process does not see them)."""
     name = str(path)
-    links = _LinksWithoutBang(path)  # kept alive by read() below as long as the source is read
-    path = links.path
+    links = _LinksWithoutBang(path)
+    with gdal_config(config):
+        return _opened(links.path, name, links, layer, encoding, batch_size, dict(open_options or {}), config)
+
+
+@contextmanager
+def gdal_config(options: dict | None):
+    if not options:
+        yield
+        return
+    before = {key: pyogrio.get_gdal_config_option(key) for key in options}
+    pyogrio.set_gdal_config_options(options)
+    try:
+        yield
+    finally:
+        pyogrio.set_gdal_config_options(before)
+
+
+def _opened(path: Path, name: str, links, layer, encoding, batch_size: int, options: dict, config: dict | None) -> Source:
     layer, layer_names = _chosen_layer(path, layer, name)
-    options = dict(open_options or {})
     found = None
     if path.suffix.lower() in _SHAPEFILE_SUFFIXES:
         found, recode = _shapefile_encoding(path, name, encoding)
@@ -65,8 +85,8 @@ def open_ogr(path: Path, *, layer: str | None, encoding: str | None, batch_size:
     label = name if len(layer_names) == 1 else f"{name} layer {layer}"
 
     def read(names: list[str], make_valid: bool):
-        assert links.path.exists()
-        with _stream(path, layer, batch_size, options, name) as (_, reader):
+        # links.path, not path: the closure must hold the links while the source is read
+        with gdal_config(config), _stream(links.path, layer, batch_size, options, name) as (_, reader):
             first_row = 1
             for batch in reader:
                 table = pa.Table.from_batches([batch])

@@ -49,7 +49,7 @@ GEOMETRY_TEXT = {
     r"GEOMETRYCOLLECTION|CIRCULARSTRING|COMPOUNDCURVE|CURVEPOLYGON|MULTICURVE|MULTISURFACE|TRIANGLE|TIN|"
     r"POLYHEDRALSURFACE)\s*(?i:ZM|Z|M)?\s*(\(|(?i:EMPTY))",
     "GeoJSON": r'^\s*\{.*"type"\s*:\s*"(Point|LineString|Polygon|MultiPoint|MultiLineString|MultiPolygon|GeometryCollection)"',
-    "WKB (hex)": r"^(00|01)([0-9A-Fa-f]{2}){20,}$",  # a byte order and at least the 20 bytes of a point
+    "WKB (hex)": r"^(\\x)?(00|01)([0-9A-Fa-f]{2}){20,}$",  # a byte order and at least the 20 bytes of a point; \x as bytea prints
 }
 
 
@@ -70,28 +70,33 @@ class TextEvidence:
     geometry: set[str] = field(default_factory=lambda: set(GEOMETRY_TEXT))
     values: int = 0  # values that are neither empty nor a missing-value marker
     decimal_comma: bool | None = None  # True: every value is a number, some with a decimal comma, in a file whose mark is '.'
+    first_value: str | None = None
+    shadow: set[str] = field(default_factory=set)  # what the column could be without its first value
 
     def add(self, values: pa.Array) -> None:
         """Narrow what the column could be by a batch of its values."""
-        if self.values and not self.possible and not self.geometry:
-            return  # text, and no geometry: nothing left to learn
+        if self.values and not self.possible and not self.geometry and not self.shadow and self.decimal_comma is not None:
+            return  # text, and nothing else left to learn
         trimmed = pc.utf8_trim_whitespace(values)
         candidates = trimmed.filter(pc.and_(pc.is_valid(trimmed), pc.invert(pc.is_in(trimmed, _EMPTY_OR_MARKER))))
         if len(candidates) == 0:
             return  # empty cells and markers only: no evidence either way
+        first_batch = self.values == 0
         self.values += len(candidates)
         self.geometry = {kind for kind in self.geometry if _holds_geometries(candidates, kind)}
+        self.possible = _narrowed(self.possible, candidates, self.decimal)
+        if first_batch and not self.possible and len(candidates) > 1:
+            self.first_value, self.shadow = candidates[0].as_py(), _narrowed(set(_INFERRED), candidates.slice(1), self.decimal)
+        elif not first_batch and self.shadow:
+            self.shadow = _narrowed(self.shadow, candidates, self.decimal)
         if not self.possible:
             self._check_decimal_comma(candidates)
-            return
-        sample = candidates.slice(0, _SAMPLE)
-        for chain in _CHAINS:
-            for kind in (k for k in chain if k in self.possible):
-                if _fits(sample, kind, self.decimal) and (len(candidates) <= _SAMPLE or _fits(candidates, kind, self.decimal)):
-                    break  # the wider kinds of the chain fit too
-                self.possible.discard(kind)
-        if not self.possible:
-            self._check_decimal_comma(candidates)
+
+    @property
+    def text_for_its_first_value(self) -> str | None:
+        """The first value, when it alone keeps the column from being a number or date (a row of units
+        under a statistics export's header); else None."""
+        return self.first_value if not self.possible and self.shadow else None
 
     def _check_decimal_comma(self, candidates: pa.Array) -> None:
         """Numbers written with a decimal comma ("3,2") in a file whose mark is '.': text, and worth saying."""
@@ -99,8 +104,8 @@ class TextEvidence:
             return
         if not _all_match_sampled(candidates, _float_pattern(",")):
             self.decimal_comma = False
-        elif pc.any(pc.match_substring(candidates, ",")).as_py():
-            self.decimal_comma = True
+        elif pc.any(pc.match_substring_regex(candidates, r",([0-9]{1,2}|[0-9]{4,})([eE]|$)")).as_py():
+            self.decimal_comma = True  # a comma not followed by three digits: no thousands separator
 
     @property
     def type_name(self) -> str:
@@ -195,6 +200,19 @@ def check_whole_days(values: pa.Array, *, where: str, column: str, first_row: in
                            (where, column), first_row)
 
 
+def _narrowed(possible: set[str], candidates: pa.Array, decimal: str) -> set[str]:
+    """The kinds in ``possible`` that every one of ``candidates`` is; a sample is tried before them all,
+    and a kind that fits implies the wider ones of its chain."""
+    remaining = set(possible)
+    sample = candidates.slice(0, _SAMPLE)
+    for chain in _CHAINS:
+        for kind in (k for k in chain if k in remaining):
+            if _fits(sample, kind, decimal) and (len(candidates) <= _SAMPLE or _fits(candidates, kind, decimal)):
+                break
+            remaining.discard(kind)
+    return remaining
+
+
 def without_markers(values: pa.Array) -> pa.Array:
     """Text with empty cells and missing-value markers as NULL (for columns geometries are made of)."""
     return pc.if_else(pc.is_in(pc.utf8_trim_whitespace(values), _EMPTY_OR_MARKER), pa.scalar(None, pa.string()), values)
@@ -215,7 +233,7 @@ def _wkb_header(text: str) -> bool:
     plus 1000s for Z, M, ZM; or EWKB's flags). Broken, curved and TIN geometries pass, to be read or
     named later; digit codes do not: 0012345678… has no such type."""
     try:
-        header = bytes.fromhex(text[:10])
+        header = bytes.fromhex(text.removeprefix("\\x")[:10])
     except ValueError:
         return False
     code = int.from_bytes(header[1:5], "little" if header[0] == 1 else "big")

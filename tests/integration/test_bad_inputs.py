@@ -227,6 +227,9 @@ CASES = {
     "UTF-8 text under a .cpg that says CP1252": Case(
         utf8_shapefile_labelled_cp1252, r"namen\.shp: its \.cpg file \('CP1252'\) says cp1252, but the text is valid UTF-8"
     ),
+    "two exports pasted together": Case(
+        text_file("twee.csv", "id,naam\n1,Dam\nid,naam\n2,Rokin\n"), r"twee\.csv: row 2 repeats the header \(id, naam\): two files pasted together\?"
+    ),
     "a layer type the reader has no name for": Case(
         three_d_unknown_geopackage, r"bouw3d\.gpkg: the layer's geometry type cannot be read here \(.*\); write the layer with a plain type first"
     ),

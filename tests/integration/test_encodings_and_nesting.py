@@ -93,6 +93,17 @@ def test_geoparquet_bounding_boxes_are_left_out_when_the_geometries_are_reprojec
     assert list(al.read(f"SELECT * FROM {schema}.data").columns) == ["id", "geometry"]
 
 
+def test_a_geojson_property_of_mixed_kinds_keeps_every_value(tmp_path, schema):
+    features = [
+        f'{{"type": "Feature", "properties": {{"id": {i}, "huisnummer": {value}}}, "geometry": {{"type": "Point", "coordinates": [4.89, 52.37]}}}}'
+        for i, value in enumerate(['12', '"12a"', '{"nr": 3}'])
+    ]
+    path = tmp_path / "adressen.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": [' + ", ".join(features) + "]}")
+    import_file(path, "data", schema=schema)
+    assert al.read(f"SELECT huisnummer FROM {schema}.data ORDER BY id")["huisnummer"].tolist() == [12, "12a", {"nr": 3}]
+
+
 def test_columns_chooses_what_is_imported(tmp_path, schema):
     path = tmp_path / "breed.gpkg"
     gpd.GeoDataFrame({"code": ["A"], "naam": ["Dam"], "intern": ["x"]}, geometry=[shapely.Point(DAM)], crs=28992).to_file(path)

@@ -103,6 +103,16 @@ def test_what_is_stored_does_not_depend_on_where_batches_end(tmp_path, schema):
     assert kinds == ["POLYGON", "POLYGON", "MULTIPOLYGON", "MULTIPOLYGON", "LINESTRING", "POLYGON", "POLYGON"]  # one part: single
 
 
+def test_appends_to_a_geometry_column_store_one_part_multis_as_single(tmp_path, schema):
+    square = shapely.box(*DAM, DAM[0] + 10, DAM[1] + 10)
+    al.load(gpd.GeoDataFrame({"id": [1, 2]}, geometry=[square, shapely.Point(DAM)], crs=28992).rename_geometry("geom"), "data", schema=schema)
+    for shapes in ([shapely.MultiPolygon([square])], [shapely.MultiPolygon([square]), shapely.Point(DAM)]):
+        frame = gpd.GeoDataFrame({"id": range(3, 3 + len(shapes))}, geometry=shapes, crs=28992).rename_geometry("geom")
+        al.load(frame, "data", schema=schema, if_exists="append")
+    kinds = al.read_sql(f"SELECT GeometryType(geom) AS t FROM {schema}.data WHERE id >= 3 ORDER BY id")["t"].tolist()
+    assert kinds == ["POLYGON", "POLYGON", "POINT"]
+
+
 def test_markers_in_coordinate_and_wkt_columns_are_missing_geometries(tmp_path, schema):
     path = tmp_path / "gaten.csv"
     path.write_text(f"id;x;y\n1;{DAM[0]};{DAM[1]}\n2;NA;NA\n")
@@ -174,6 +184,33 @@ def test_geojson_and_hex_ewkb_columns(tmp_path, schema):
     hex_path.write_text(f"naam,wkb_geometry_hex\nDam,{ewkb}\n")
     import_file(hex_path, "data_hex", schema=schema)
     assert al.read(f"SELECT * FROM {schema}.data_hex").geometry.iloc[0].equals(shapely.Point(DAM))
+
+
+def test_hex_wkb_columns_with_broken_or_curved_values_stay_geometry_columns(tmp_path, schema):
+    x, y = DAM
+    broken = (struct.pack("<BIII", 1, 3, 2, 5) + struct.pack("<10d", x, y, x + 10, y, x + 10, y + 10, x, y + 10, x, y)
+              + struct.pack("<I4d", 2, x + 1, y + 1, x + 1, y + 1)).hex()
+    path = tmp_path / "hex.csv"
+    path.write_text(f"id;vorm\n1;{shapely.to_wkb(shapely.Point(DAM), hex=True)}\n2;{broken}\n")
+    with pytest.raises(al.InputFileError, match=r"row 2, column vorm: the geometry cannot be read"):
+        import_file(path, "data", schema=schema, crs="EPSG:28992")
+    report = import_file(path, "data", schema=schema, crs="EPSG:28992", make_valid=True)
+    assert report.geometry.name == "geom" and report.repaired_rows == [2]
+    curve = al.read_sql("SELECT encode(ST_AsBinary(ST_Translate('CIRCULARSTRING(0 0, 1 1, 2 0)'::geometry, 121000, 487000)), 'hex') AS h")["h"][0]
+    curved = tmp_path / "bogen.csv"
+    curved.write_text(f"id,vorm\n1,\\x{curve}\n")  # \x, as PostgreSQL prints bytea
+    report = import_file(curved, "bogen", schema=schema, crs="EPSG:28992")
+    assert "curved geometries linearised (PostGIS ST_CurveToLine)" in report.notes
+
+
+def test_a_binary_wkb_column_of_a_plain_parquet_file_is_named_with_geometry(tmp_path, schema):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "plat.parquet"
+    pq.write_table(pa.table({"id": [1], "wkb": [shapely.to_wkb(shapely.Point(DAM))]}), path)
+    import_file(path, "data", schema=schema, geometry="wkb", crs="EPSG:28992")
+    assert al.read(f"SELECT * FROM {schema}.data").geometry.iloc[0].equals(shapely.Point(DAM))
 
 
 # --- coordinates checked against the CRS -----------------------------------------------------------

@@ -172,8 +172,11 @@ def test_command_line_load_and_its_errors(tmp_path, schema):
     assert f"table {schema}.data already exists; pass if_exists='replace'" in again.stderr
     replaced = subprocess.run([*command, "--replace"], capture_output=True, text=True, timeout=120)
     assert replaced.returncode == 0, replaced.stderr
-    kept = subprocess.run([*command, "--replace", "--target-crs", "keep"], capture_output=True, text=True, timeout=120)
+    wgs84 = tmp_path / "dam.geojson"
+    gpd.GeoDataFrame({"naam": ["Dam"]}, geometry=[shapely.Point(DAM_WGS84)], crs="EPSG:4326").to_file(wgs84)
+    kept = subprocess.run([*command[:4], str(wgs84), *command[5:], "--replace", "--target-crs", "keep"], capture_output=True, text=True, timeout=120)
     assert kept.returncode == 0, kept.stderr
+    assert geometry_type(schema, "data") == "geometry(Point,4326)"
 
 
 def test_progress_bar_shows_rows_per_second_when_asked(tmp_path, schema, capsys):
@@ -241,5 +244,7 @@ def test_statistics_export_with_title_lines_and_a_footer(tmp_path, schema):
     assert frame["dichtheid_per_km2"].tolist() == [10142.7, 5277.3]
     with_units = tmp_path / "met_eenheden.csv"
     with_units.write_text('"Regio";"Inwoners";"Dichtheid"\n"";"aantal";"per km2"\n"Amsterdam";"862965";"5277,3"\n')
+    report = import_file(with_units, "zonder", schema=schema)
+    assert any("are text only because of their first value: a row of units under the header?" in note for note in report.notes)
     import_file(with_units, "eenheden", schema=schema, skip_rows_after_header=1)
     assert al.read(f"SELECT * FROM {schema}.eenheden").iloc[0].tolist() == ["Amsterdam", 862965, 5277.3]

@@ -3,6 +3,8 @@
 import datetime as dt
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -106,6 +108,15 @@ def test_a_list_after_in_becomes_one_parameter_per_item():
     assert al.read(sql, {"stadsdelen": ("N",)})["x"].tolist() == ["N"]
     with pytest.raises(al.QueryError, match=r"'stadsdelen' is an empty list, which cannot follow IN"):
         al.read(sql, {"stadsdelen": []})
+    assert al.read(sql, {"stadsdelen": np.array(["A", "N"])})["x"].tolist() == ["A", "N"]
+    assert al.read(sql, {"stadsdelen": {"T"}})["x"].tolist() == ["T"]
+    assert al.read(sql.replace("IN :stadsdelen", "IN (:stadsdelen)"), {"stadsdelen": pd.Series(["N", "T"])})["x"].tolist() == ["N", "T"]
+    with pytest.raises(al.QueryError, match=r"'l' is a list used after IN and elsewhere"):
+        al.read("SELECT 1 AS x WHERE 1 IN :l OR 1 = ANY(:l)", {"l": [1]})
+
+
+def test_a_dict_parameter_is_jsonb():
+    assert al.read("SELECT :d ->> 'naam' AS naam", {"d": {"naam": "Dam"}})["naam"][0] == "Dam"
 
 
 def test_sql_without_placeholders_needs_no_params():

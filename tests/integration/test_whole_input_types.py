@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -118,8 +119,9 @@ def test_decimal_commas_in_a_comma_separated_file_are_pointed_out(tmp_path, sche
 def test_sentinels_given_as_text_apply_to_number_columns_and_are_counted(tmp_path, schema):
     path = tmp_path / "kerncijfers.csv"
     path.write_text("code,inwoners\nBU01,-99999999\nBU02,1200\n")
-    import_file(path, "data", schema=schema, null_values=["-99999999"])
+    report = import_file(path, "data", schema=schema, null_values=["-99999999"])
     assert al.read(f"SELECT inwoners FROM {schema}.data ORDER BY code")["inwoners"].isna().tolist() == [True, False]
+    assert "null_values ('-99999999') stored as NULL: inwoners 1" in report.notes
     path.write_text("code;dichtheid\nBU01;-99999999\nBU02;12,5\n")
     report = import_file(path, "data", schema=schema, null_values=[-99999999], if_exists="replace")
     assert "null_values (-99999999) stored as NULL: dichtheid 1" in report.notes
@@ -183,13 +185,22 @@ def test_xlsx_text_cells_stay_text_and_the_first_row_is_the_header(tmp_path, sch
     pyogrio.write_dataframe(pd.DataFrame({"code": ["0363", "0014"]}), only_text, driver="XLSX")
     import_file(only_text, "tekst", schema=schema)
     assert al.read(f"SELECT * FROM {schema}.tekst")["code"].tolist() == ["0363", "0014"]
+    pyogrio.write_dataframe(pd.DataFrame({"buurt": ["A01", "A02"], "code": ["0363", "0014"]}), path, driver="XLSX", layer="tweede", append=True)
+    import_file(path, "tweede", schema=schema, layer="tweede")  # GDAL's HEADERS open option reaches the first sheet only
+    assert al.read(f"SELECT * FROM {schema}.tweede ORDER BY buurt").to_dict("list") == {"buurt": ["A01", "A02"], "code": ["0363", "0014"]}
 
 
 def test_nested_frame_values_keep_their_numbers_and_their_gaps(schema):
-    frame = pd.DataFrame({"id": [1, 2, 3], "extra": [{"n": np.int64(5), "r": np.float64("nan"), "d": dt.date(2024, 1, 2)}, pd.NA, None]})
+    extra = {
+        "n": np.int64(5), "r": np.float64("nan"), "d": dt.date(2024, 1, 2), "t": np.datetime64("2024-05-01T12:00:00.000000000"),
+        "leeg": pd.NaT, "punten": [(4.9, 52.3), (4.9, 52.3)], "bedrag": decimal.Decimal("0.10"),
+    }
+    frame = pd.DataFrame({"id": [1, 2, 3], "extra": [extra, pd.NA, None]})
     al.load(frame, "data", schema=schema)
     back = al.read(f"SELECT extra, extra IS NULL AS leeg FROM {schema}.data ORDER BY id")
-    assert back["extra"][0] == {"n": 5, "r": None, "d": "2024-01-02"}
+    assert back["extra"][0] == {
+        "n": 5, "r": None, "d": "2024-01-02", "t": "2024-05-01T12:00:00", "leeg": None, "punten": [[4.9, 52.3], [4.9, 52.3]], "bedrag": "0.10",
+    }
     assert back["leeg"].tolist() == [False, True, True]
 
 
@@ -257,3 +268,27 @@ def test_an_append_takes_the_types_of_the_table_and_names_what_does_not_fit(tmp_
     with pytest.raises(al.LoadError, match=r"row 1, column bedrag: 3\.5 is not of type int64"):
         al.load(pd.DataFrame({"bedrag": [3.5]}), "data", schema=schema, if_exists="append")
     assert len(al.read(f"SELECT * FROM {schema}.data")) == 2
+
+
+def test_appends_refuse_what_the_table_would_round_or_cut(tmp_path, schema):
+    with al.engine().begin() as connection:
+        connection.execute(sa.text(
+            f"CREATE TABLE {schema}.data (code bigint, bedrag numeric(6,2), f double precision, dag date, sleutel uuid, opmerking text)"
+        ))
+    path = tmp_path / "maart.csv"
+    for row, message in [
+        ("0363,1.5,2,2024-03-01", r"row 1, column code: '0363' is not an integer without a leading zero"),
+        ("363,1.005,2,2024-03-01", r"row 1, column bedrag: '1\.005' is not a number of at most 2 decimals"),
+        ("363,1.5,1e400,2024-03-01", r"row 1, column f: '1e400' is not a number a float holds"),
+    ]:
+        path.write_text(f"code,bedrag,f,dag\n{row}\n")
+        with pytest.raises(al.InputFileError, match=message):
+            import_file(path, "data", schema=schema, if_exists="append")
+    path.write_text("code,bedrag,f,dag\n363,1.5,2,2024-03-01\n")
+    report = import_file(path, "data", schema=schema, if_exists="append")
+    assert "columns of the table the data has not: sleutel, opmerking (NULL, or their default, in the rows appended)" in report.notes
+    with pytest.raises(al.LoadError, match=r"row 1, column dag: .* is not a date \(it has a time of day"):
+        al.load(pd.DataFrame({"dag": [pd.Timestamp("2024-06-01 13:45")]}), "data", schema=schema, if_exists="append")
+    frame = pd.DataFrame({"sleutel": pd.Series(["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"], dtype="str"), "opmerking": ["x"]})
+    al.load(frame, "data", schema=schema, if_exists="append")  # text for a uuid column, in pandas' own string dtype
+    assert al.read(f"SELECT count(*) AS n FROM {schema}.data")["n"][0] == 2

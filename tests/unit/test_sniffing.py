@@ -53,6 +53,15 @@ def test_utf8_text_under_a_single_byte_declaration_is_refused():
                           start=0, unit="record", unit_bytes=None)
 
 
+def test_a_latin1_label_over_windows_bytes_reads_as_cp1252_unless_cp1252_lacks_a_byte():
+    from analysis_lib.sources.encoding import Encoding, windows_bytes_under_latin1
+
+    label = Encoding("iso-8859-1", "its .cpg file")
+    assert windows_bytes_under_latin1(label, io.BytesIO("€ 5".encode("cp1252")), start=0).name == "cp1252"
+    assert windows_bytes_under_latin1(label, io.BytesIO(b"M\x81nster \x80"), start=0) is label  # 0x81 is no cp1252 character
+    assert windows_bytes_under_latin1(label, io.BytesIO("Café".encode("latin-1")), start=0) is label
+
+
 @pytest.mark.parametrize(
     ("sample", "separator"),
     [

@@ -54,6 +54,11 @@ def test_geometry_text_is_recognised_in_every_value_or_not_at_all():
     assert evidence(["POINT (1 2)"], ["geen punt"]).geometry_kind is None
 
 
+def test_decimal_commas_are_noted_but_thousands_separators_are_not():
+    assert evidence(["2,1", "1,8"]).decimal_comma is True
+    assert evidence(["1,234", "12,500"]).decimal_comma is not True  # could be thousands
+
+
 def test_missing_booleans_stay_missing():
     values, markers = convert(pa.array(["true", None, "NA", "false"]), "boolean", decimal=".", where="f.csv", column="b", first_row=1)
     assert values.to_pylist() == [True, None, None, False] and markers == 1

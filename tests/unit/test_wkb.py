@@ -99,3 +99,14 @@ def test_decoding_pauses_the_garbage_collector_and_restores_it(monkeypatch):
         assert not gc.isenabled(), "a collector the caller paused stays paused"
     finally:
         gc.enable()
+
+
+def test_mended_rings_keep_the_srid_of_ewkb():
+    import struct
+
+    from analysis_lib.sources.geometries import _rings_repaired
+
+    shell = struct.pack("<10d", 0, 0, 4, 0, 4, 4, 0, 4, 0, 0)
+    ewkb = struct.pack("<BIIII", 1, 3 | 0x20000000, 28992, 2, 5) + shell + struct.pack("<I4d", 2, 1, 1, 1, 1)
+    mended = shapely.from_wkb(_rings_repaired(ewkb))
+    assert shapely.get_srid(mended) == 28992 and mended.area == 16 and not mended.interiors
