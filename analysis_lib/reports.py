@@ -68,11 +68,11 @@ class Report:
 
 
 def parameters_of(notebook: str | os.PathLike) -> dict[str, Parameter]:
-    """The parameters a notebook declares in its cell tagged 'parameters', with their types and help."""
+    """The parameters a notebook declares in its cell tagged 'parameters', with their types and help;
+    none for a notebook without such a cell."""
     path = _existing(notebook)
-    cells = nbformat.read(path, as_version=4).cells
-    if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in cells):
-        raise ReportError(f"{path} has no cell tagged 'parameters'; tag the cell that sets the defaults")
+    if not _has_parameters_cell(path):
+        return {}
     found = {}
     for name, info in papermill.inspect_notebook(str(path)).items():
         default = _literal(info["default"])
@@ -86,6 +86,11 @@ def checked_parameters(notebook: str | os.PathLike, given: Mapping[str, Any]) ->
     """``given`` converted to the types of the notebook's defaults; ReportError for unknown or wrong ones."""
     declared = parameters_of(notebook)
     unknown = sorted(set(given) - set(declared))
+    if unknown and not _has_parameters_cell(_existing(notebook)):
+        raise ReportError(
+            f"{notebook} takes no parameters ({', '.join(unknown)} given): it has no cell tagged 'parameters';"
+            " tag the cell that sets the defaults to run it with other values"
+        )
     if unknown:
         listing = ", ".join(f"{p.name} ({p.type_name}, default {p.default!r})" for p in declared.values())
         raise ReportError(f"unknown parameter {', '.join(unknown)} for {notebook}; it takes: {listing}")
@@ -121,6 +126,10 @@ def run(
         shutil.rmtree(scratch, ignore_errors=True)  # nothing left there after a successful rename
     failed.unlink(missing_ok=True)
     return Report(notebook=target / "notebook.ipynb", html=target / "report.html", parameters=values)
+
+
+def _has_parameters_cell(path: Path) -> bool:
+    return any("parameters" in _tags(cell) for cell in nbformat.read(path, as_version=4).cells)
 
 
 def _existing(notebook: str | os.PathLike) -> Path:

@@ -129,11 +129,24 @@ def test_the_failing_cell_is_counted_as_written_also_after_markdown_cells(tmp_pa
     assert failure.value.cell == 5
 
 
-def test_missing_notebook_and_missing_parameters_cell(tmp_path):
+def test_missing_notebook(tmp_path):
     with pytest.raises(ReportError, match=r"nergens\.ipynb: no such notebook"):
         run(tmp_path / "nergens.ipynb", output_dir=tmp_path)
-    with pytest.raises(ReportError, match=r"has no cell tagged 'parameters'"):
-        run(notebook(tmp_path, "x = 1", parameters=None), output_dir=tmp_path)
+
+
+def test_a_notebook_without_a_parameters_cell_runs_and_refuses_parameters(tmp_path):
+    plain = notebook(tmp_path, "x = 6 * 7", "print('answer', x)", parameters=None, name="plain")
+    report = run(plain, output_dir=tmp_path / "reports", read_only=False)
+    assert report.html == tmp_path / "reports" / "plain" / "defaults" / "report.html"
+    assert "answer 42" in outputs(report.notebook) and "answer 42" in report.html.read_text()
+    with pytest.raises(ReportError, match=r"plain\.ipynb takes no parameters \(x given\): it has no cell tagged 'parameters'"):
+        run(plain, {"x": "1"}, output_dir=tmp_path / "reports", read_only=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis_lib", "run", str(plain), "--output-dir", str(tmp_path / "cli"), "--owner"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cli" / "plain" / "defaults" / "report.html").is_file()
 
 
 def test_a_failing_cell_is_named_and_no_report_is_made(tmp_path):
