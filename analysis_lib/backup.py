@@ -22,6 +22,17 @@ from .errors import AnalysisLibError
 from .settings import Settings, load_settings
 
 _DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# What backup() names its dumps; rotation deletes only files named so, never a user's own dumps.
+_OWN_DUMP = re.compile(r"\d{8}T\d{12}Z\.dump")
+# The stack's event trigger and its function belong to the server's superuser and are in every database
+# made from template_postgis already.
+_ADMIN_SCHEMA = "workbench_admin"
+# DATABASE_URL parameters and the libpq variables that say the same
+_LIBPQ_VARIABLES = {
+    "sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT", "sslkey": "PGSSLKEY",
+    "connect_timeout": "PGCONNECT_TIMEOUT", "application_name": "PGAPPNAME", "options": "PGOPTIONS",
+    "target_session_attrs": "PGTARGETSESSIONATTRS", "gssencmode": "PGGSSENCMODE",
+}
 
 
 class BackupError(AnalysisLibError):
@@ -35,7 +46,8 @@ class Restored:
 
 
 def backup(directory: str | os.PathLike = "backups", *, keep: int = 7) -> Path:
-    """Dump the database to ``directory/<UTC timestamp>.dump`` and keep only the newest ``keep`` dumps."""
+    """Dump the database to ``directory/<UTC timestamp>.dump`` and keep only the newest ``keep`` dumps
+    that backup() wrote (other files in the folder are left alone)."""
     if keep < 1:
         raise BackupError(f"keep={keep}: keep at least one backup")
     settings = load_settings()
@@ -47,12 +59,12 @@ def backup(directory: str | os.PathLike = "backups", *, keep: int = 7) -> Path:
     target = folder / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%fZ}.dump"
     partial = target.with_suffix(".partial")
     try:
-        _run(["pg_dump", "--format=custom", f"--file={partial}", *_connection_arguments(settings)], "pg_dump")
+        _run(["pg_dump", "--format=custom", f"--exclude-schema={_ADMIN_SCHEMA}", f"--file={partial}"], "pg_dump", settings)
     except BackupError:
         partial.unlink(missing_ok=True)
         raise
     partial.rename(target)  # a dump is either complete or absent
-    for old in sorted(folder.glob("*.dump"))[:-keep]:
+    for old in sorted(path for path in folder.glob("*.dump") if _OWN_DUMP.fullmatch(path.name))[:-keep]:
         old.unlink()
     return target
 
@@ -67,7 +79,7 @@ def restore(path: str | os.PathLike, *, database: str | None = None, force: bool
     dump = Path(path)
     if not dump.is_file():
         raise BackupError(f"{dump}: no such backup")
-    contents = _run(["pg_restore", "--list", str(dump)], "pg_restore", f"{dump} is not a pg_dump custom-format backup")
+    contents = _run(["pg_restore", "--list", str(dump)], "pg_restore", failure=f"{dump} is not a pg_dump custom-format backup")
     with connect(settings) as conn:
         current = conn.execute(sa.text("SELECT current_database()")).scalar()
     target = database or current
@@ -79,38 +91,67 @@ def restore(path: str | os.PathLike, *, database: str | None = None, force: bool
     if tables and not force:
         raise BackupError(f"database {target} already has {tables} tables; pass force=True (--force) to overwrite them")
     with tempfile.NamedTemporaryFile("w", suffix=".list") as selection:
-        # PostGIS and its spatial_ref_sys belong to the server's superuser and are in every database
-        # made from template_postgis already: leave them out
-        kept = [line for line in contents.splitlines() if " EXTENSION " not in line and "spatial_ref_sys" not in line]
+        # PostGIS and its spatial_ref_sys, like the event trigger, belong to the server's superuser and
+        # are in every database made from template_postgis already: leave them out
+        kept = [line for line in contents.splitlines() if not _superusers(line)]
         selection.write("".join(line + "\n" for line in kept))
         selection.flush()
         options = ["--clean", "--if-exists"] if tables else []
         _run(
             ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction", f"--use-list={selection.name}",
-             *options, *_connection_arguments(settings, database=target), str(dump)],
-            "pg_restore",
+             *options, str(dump)],
+            "pg_restore", _for_database(settings, target),
         )
     return Restored(database=target, tables=_table_count(settings, target))
 
 
-def _connection_arguments(settings: Settings, *, database: str | None = None) -> list[str]:
-    """libpq takes the URI as dbname; with PG* variables the environment already says everything."""
-    if settings.source == "DATABASE_URL":
-        url = settings.url.set(drivername="postgresql")
-        if database:
-            url = url.set(database=database)
-        return [f"--dbname={url.render_as_string(hide_password=False)}"]
-    return [f"--dbname={database}"] if database else []
+def _superusers(line: str) -> bool:
+    return any(part in line for part in (" EXTENSION ", "spatial_ref_sys", " EVENT TRIGGER ", f" {_ADMIN_SCHEMA} "))
 
 
-def _run(command: list[str], tool: str, failure: str | None = None) -> str:
+def _run(command: list[str], tool: str, settings: Settings | None = None, *, failure: str | None = None) -> str:
+    """Run a PostgreSQL client tool against ``settings``' database. The connection reaches it through
+    libpq's environment and, for DATABASE_URL, a password file: never on the command line, which
+    every user of the machine can read in ``ps``."""
     if shutil.which(tool) is None:
         raise BackupError(f"{tool} is not installed here; run this in the lab container: docker compose exec lab analysis-lib …")
-    done = subprocess.run(command, capture_output=True, text=True)
+    with tempfile.TemporaryDirectory(prefix="analysis-lib-") as private:
+        environment = _libpq_environment(settings, Path(private)) if settings else dict(os.environ)
+        done = subprocess.run(command, capture_output=True, text=True, env=environment)
     if done.returncode != 0:
         detail = next((line for line in done.stderr.splitlines() if line.strip()), f"exit code {done.returncode}")
         raise BackupError(failure or f"{tool} failed: {detail}")
     return done.stdout
+
+
+def _libpq_environment(settings: Settings, private: Path) -> dict[str, str]:
+    """PG* variables for ``settings``: with PG* settings the environment already says everything but
+    the database; a DATABASE_URL becomes PGHOST … PGDATABASE and a password file only we can read."""
+    environment = dict(os.environ)
+    environment.pop("DATABASE_URL", None)
+    url = settings.url
+    if settings.source == "PG* environment":
+        if url.database:
+            environment["PGDATABASE"] = url.database
+        return environment
+    for name, value in (("PGHOST", url.host), ("PGPORT", url.port), ("PGUSER", url.username), ("PGDATABASE", url.database)):
+        if value is not None:
+            environment[name] = str(value)
+    for name, value in url.query.items():
+        if name not in _LIBPQ_VARIABLES:
+            raise BackupError(f"DATABASE_URL: the parameter {name}= has no libpq variable that pg_dump could take it from")
+        environment[_LIBPQ_VARIABLES[name]] = value if isinstance(value, str) else value[-1]
+    if url.password is not None:
+        passfile = private / "pgpass"
+        passfile.touch(mode=0o600)
+        passfile.write_text(f"*:*:*:*:{_pgpass_escaped(url.password)}\n")
+        environment["PGPASSFILE"] = str(passfile)
+        environment.pop("PGPASSWORD", None)
+    return environment
+
+
+def _pgpass_escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace(":", "\\:")
 
 
 def _exists(settings: Settings, database: str) -> bool:

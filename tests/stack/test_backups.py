@@ -58,3 +58,57 @@ def test_backup_drop_restore_gives_back_identical_tables(stack, database_env):
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("DROP TABLE IF EXISTS bk_other, bk_buurten, bk_meldingen")
             conn.execute("DROP DATABASE IF EXISTS bk_copy")
+
+
+def test_rotation_deletes_only_the_dumps_backup_wrote(stack):
+    stack.exec("lab", "sh", "-c", "rm -rf /tmp/rotation && mkdir /tmp/rotation && cd /tmp/rotation"
+               " && echo mine > my-own.dump && echo notes > notes.txt && echo old > 20200101T000000000000Z.dump")
+    for _ in range(2):
+        stack.exec("lab", "analysis-lib", "backup", "--dir", "/tmp/rotation", "--keep", "1")
+    left = sorted(stack.exec("lab", "ls", "/tmp/rotation").stdout.split())
+    assert "my-own.dump" in left and "notes.txt" in left
+    own = [name for name in left if name not in ("my-own.dump", "notes.txt")]
+    assert len(own) == 1 and own[0] > "2026" and own[0].endswith("Z.dump")  # the 2020 one and the first of today went
+
+
+# A backup under DATABASE_URL whose pg_dump is held up by a lock, so that its command line and
+# environment can be read while it runs.
+WATCH_PG_DUMP = r"""
+import os, pathlib, threading, time, urllib.parse
+import psycopg
+import analysis_lib as al
+
+password = pathlib.Path("/run/workbench-secrets/db_password").read_text()
+os.environ["DATABASE_URL"] = f"postgresql://{os.environ['PGUSER']}:{urllib.parse.quote(password, safe='')}@db:5432/{os.environ['PGDATABASE']}"
+with psycopg.connect(os.environ["DATABASE_URL"]) as holder:
+    holder.execute("CREATE TABLE IF NOT EXISTS bk_held (id int)")
+    holder.commit()
+    holder.execute("LOCK TABLE bk_held IN ACCESS EXCLUSIVE MODE")
+    backup = threading.Thread(target=al.backup, args=("/tmp/argv-check",))
+    backup.start()
+    for _ in range(200):
+        found = [p for p in pathlib.Path("/proc").iterdir() if p.name.isdigit() and (p / "comm").read_text().strip() == "pg_dump"]
+        if found:
+            break
+        time.sleep(0.05)
+    assert found, "pg_dump never started"
+    time.sleep(0.3)
+    argv = (found[0] / "cmdline").read_bytes().decode()
+    environ = (found[0] / "environ").read_bytes().decode()
+    print("argv holds the password:", password in argv)
+    print("environment holds the password:", password in environ)
+    print("password file:", "PGPASSFILE=" in environ)
+    holder.rollback()
+    backup.join(60)
+with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
+    conn.execute("DROP TABLE bk_held")
+print("dumps:", len(list(pathlib.Path("/tmp/argv-check").glob("*.dump"))))
+"""
+
+
+def test_pg_dump_gets_the_password_from_a_file_never_from_its_command_line(stack):
+    seen = stack.exec("lab", "python", "-c", WATCH_PG_DUMP).stdout
+    assert "argv holds the password: False" in seen
+    assert "environment holds the password: False" in seen
+    assert "password file: True" in seen
+    assert "dumps: 1" in seen

@@ -121,24 +121,32 @@ def test_env_file_and_data_never_enter_the_build_context():
             (ROOT / "data").rmdir()
 
 
-def test_the_analyst_role_reads_everything_and_changes_nothing(stack):
+def test_the_analyst_role_reads_every_schema_made_after_it_and_changes_nothing(stack):
     import psycopg
 
     owner_url = stack.database_url()
     analyst_url = stack.analyst_database_url()
-    table = f"later_{uuid.uuid4().hex[:8]}"
+    schema = f"wijk_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(owner_url, autocommit=True) as owner:
-        owner.execute(f"CREATE TABLE {table} (buurt text)")
-        owner.execute(f"INSERT INTO {table} VALUES ('AF01')")
+        owner.execute(f"CREATE SCHEMA {schema}")  # by hand, in psql's way
+        owner.execute(f"CREATE TABLE {schema}.made_by_hand (buurt text)")
+        owner.execute(f"INSERT INTO {schema}.made_by_hand VALUES ('AF01')")
+        owner.execute("CREATE TABLE public.later_table (buurt text)")
     try:
+        stack.exec("lab", "python", "-c", "import analysis_lib as al, pandas as pd;"
+                   f" al.load(pd.DataFrame({{'buurt': ['AF02']}}), 'loaded', schema='{schema}')")
         with psycopg.connect(analyst_url, autocommit=True) as analyst:
-            assert analyst.execute(f"SELECT buurt FROM {table}").fetchall() == [("AF01",)]
+            assert analyst.execute(f"SELECT buurt FROM {schema}.made_by_hand").fetchall() == [("AF01",)]
+            assert analyst.execute(f"SELECT buurt FROM {schema}.loaded").fetchall() == [("AF02",)]
+            assert analyst.execute("SELECT count(*) FROM public.later_table").fetchall() == [(0,)]
             for statement in (
-                f"INSERT INTO {table} VALUES ('AF02')",
-                f"UPDATE {table} SET buurt = 'X'",
-                f"DELETE FROM {table}",
+                f"INSERT INTO {schema}.made_by_hand VALUES ('AF02')",
+                f"UPDATE {schema}.made_by_hand SET buurt = 'X'",
+                f"DELETE FROM {schema}.loaded",
                 "CREATE TABLE mine (id int)",
-                f"DROP TABLE {table}",
+                f"CREATE TABLE {schema}.mine (id int)",
+                f"DROP TABLE {schema}.made_by_hand",
+                "CREATE SCHEMA mine",
             ):
                 try:
                     analyst.execute(statement)
@@ -147,7 +155,8 @@ def test_the_analyst_role_reads_everything_and_changes_nothing(stack):
                 raise AssertionError(f"the analyst could run: {statement}")
     finally:
         with psycopg.connect(owner_url, autocommit=True) as owner:
-            owner.execute(f"DROP TABLE {table}")
+            owner.execute(f"DROP SCHEMA {schema} CASCADE")
+            owner.execute("DROP TABLE public.later_table")
 
 
 def test_in_the_lab_pguser_analyst_connects_read_only_with_no_password_typed(stack):
