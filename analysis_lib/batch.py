@@ -17,7 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from .errors import AnalysisLibError
-from .reports import ReportError, checked_parameters, folder_name, run
+from .reports import DEFAULT_OUTPUT_DIR, ReportError, checked_parameters, folder_name, run
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ def run_batch(
     """
     # a typo in run 40, or two runs that would write one folder, stop the batch before run 1 starts
     _refuse_shared_folders([checked_parameters(notebook, parameters) for parameters in runs])
-    jobs = [(str(notebook), dict(parameters), run_options) for parameters in runs]
+    # workers elsewhere (a cluster) have working folders of their own: they get absolute paths
+    run_options = {**run_options, "output_dir": str(Path(run_options.get("output_dir", DEFAULT_OUTPUT_DIR)).resolve())}
+    jobs = [(str(Path(notebook).resolve()), dict(parameters), run_options) for parameters in runs]
     show = progress if progress is not None else os.isatty(2)
     with tqdm(total=len(jobs), desc=Path(notebook).name, unit=" runs", disable=not show) as bar:
         outcomes = _on_cluster(cluster, jobs, bar) if cluster else _in_processes(workers or os.cpu_count() or 1, jobs, bar)

@@ -13,7 +13,7 @@ from .batch import parameter_sets, run_batch, scheduler_address, summary
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
-from .reports import ReportError, run
+from .reports import DEFAULT_OUTPUT_DIR, ReportError, run
 from .sample_data import load_sample_data, write_files
 from .sources.text_types import TYPE_NAMES
 
@@ -142,7 +142,7 @@ def _add_run_parsers(commands) -> None:
     batch.set_defaults(handler=run_batch_command)
     for parser in (single, batch):
         parser.add_argument("notebook")
-        parser.add_argument("--output-dir", default="reports")
+        parser.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR)
         parser.add_argument("--hide-code", action="store_true", help="leave the code out of the HTML report")
         parser.add_argument("--owner", action="store_true", help="use the owner's database role instead of the read-only one")
         parser.add_argument("--timeout", type=float, help="seconds a cell may take")

@@ -26,6 +26,7 @@ from typing import Any
 import nbformat
 import papermill
 from jinja2 import DictLoader
+from jupyter_client.manager import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
@@ -34,6 +35,7 @@ from .errors import AnalysisLibError, ConfigError
 from .settings import READ_ONLY_USER, read_only_settings
 
 LAB_ONLY_TAG = "lab-only"  # cells left out of HTML reports
+DEFAULT_OUTPUT_DIR = "reports"
 _TRUE = {"true", "yes", "y", "1", "ja", "on"}
 _FALSE = {"false", "no", "n", "0", "nee", "off"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -101,7 +103,7 @@ def run(
     notebook: str | os.PathLike,
     parameters: Mapping[str, Any] | None = None,
     *,
-    output_dir: str | os.PathLike = "reports",
+    output_dir: str | os.PathLike = DEFAULT_OUTPUT_DIR,
     hide_code: bool = False,
     read_only: bool = True,
     timeout: float | None = None,
@@ -116,8 +118,8 @@ def run(
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     try:
         executed = scratch / "notebook.ipynb"
-        with _database_role(read_only):
-            _execute(path, executed, values, timeout=timeout, kernel_name=kernel_name, failed=failed)
+        _execute(path, executed, values, timeout=timeout, kernel_name=kernel_name, failed=failed,
+                 environment=_kernel_environment(read_only))
         (scratch / "report.html").write_text(_html(executed, hide_code=hide_code), encoding="utf-8")
         if target.exists():
             shutil.rmtree(target)
@@ -239,37 +241,41 @@ def _prepare_output(target: Path) -> None:
         raise ReportError(f"cannot write reports under {target.parent}: not writable by uid {os.getuid()}")
 
 
-class _database_role:
-    """Kernels inherit the environment: point libpq at the read-only role for the run's duration."""
-
-    def __init__(self, read_only: bool):
-        self.changes = {}
-        if read_only:
-            try:
-                settings = read_only_settings()
-            except ConfigError as error:
-                raise ReportError(f"a read-only run cannot connect: {error}, or run with read_only=False (--owner)") from None
-            self.changes["PGUSER"] = READ_ONLY_USER
-            if settings.source == "ANALYST_DATABASE_URL":
-                self.changes["DATABASE_URL"] = os.environ["ANALYST_DATABASE_URL"]
-
-    def __enter__(self):
-        self.saved = {name: os.environ.get(name) for name in self.changes}
-        os.environ.update(self.changes)
-
-    def __exit__(self, *exc):
-        for name, value in self.saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-def _execute(source: Path, executed: Path, values: dict, *, timeout, kernel_name, failed: Path) -> None:
+def _kernel_environment(read_only: bool) -> dict[str, str]:
+    """What the run's kernel gets on top of this process's environment: libpq pointed at the read-only
+    role. Given to the kernel alone, so runs in other threads keep their own role."""
+    if not read_only:
+        return {}
     try:
+        settings = read_only_settings()
+    except ConfigError as error:
+        raise ReportError(f"a read-only run cannot connect: {error}, or run with read_only=False (--owner)") from None
+    changes = {"PGUSER": READ_ONLY_USER}
+    if settings.source == "ANALYST_DATABASE_URL":
+        changes["DATABASE_URL"] = os.environ["ANALYST_DATABASE_URL"]
+    return changes
+
+
+def _kernel_manager_with(changes: Mapping[str, str]) -> type[AsyncKernelManager]:
+    """A kernel manager class whose kernels start with ``changes`` in their environment."""
+    environment_changes = dict(changes)
+
+    class KernelManagerForRun(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw):
+            kw["env"] = {**kw.get("env", os.environ), **environment_changes}
+            return await super()._async_pre_start_kernel(**kw)
+
+    return KernelManagerForRun
+
+
+def _execute(source: Path, executed: Path, values: dict, *, timeout, kernel_name, failed: Path, environment: dict) -> None:
+    try:
+        # the kernel's working folder is the notebook's, given to the kernel alone: papermill's cwd=
+        # would change this whole process's folder, under runs in other threads
         papermill.execute_notebook(
-            str(source), str(executed), parameters=values, kernel_name=kernel_name, execution_timeout=timeout,
-            progress_bar=False, cwd=str(source.parent),
+            str(source.resolve()), str(executed.resolve()), parameters=values, kernel_name=kernel_name,
+            execution_timeout=timeout, progress_bar=False, kernel_manager_class=_kernel_manager_with(environment),
+            resources={"metadata": {"path": str(source.resolve().parent)}},
         )
     except papermill.PapermillExecutionError as error:
         shutil.copy(executed, failed)

@@ -65,8 +65,9 @@ class ComposeStack:
     def down(self, *, volumes: bool) -> None:
         self.compose("--profile", "cluster", "down", *(["--volumes"] if volumes else []))
 
-    def exec(self, service: str, *command: str, check: bool = True, env: dict[str, str] | None = None):
+    def exec(self, service: str, *command: str, check: bool = True, env: dict[str, str] | None = None, workdir: str | None = None):
         options = [arg for name, value in (env or {}).items() for arg in ("--env", f"{name}={value}")]
+        options += ["--workdir", workdir] if workdir else []
         return self.compose("exec", "-T", *options, service, *command, check=check)
 
     def config(self) -> dict:

@@ -257,3 +257,36 @@ def test_command_line_batch_prints_the_summary_and_fails_when_a_run_fails(tmp_pa
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines()[-1] == "runs: 1 ok, 1 failed"
     assert "AssertionError: T mislukt" in done.stdout
+
+
+def test_runs_in_threads_of_one_process_each_keep_their_own_database_role(tmp_path):
+    import os
+    import threading
+
+    whoami = notebook(
+        tmp_path, "import time, analysis_lib as al\nstarted = time.time()\ntime.sleep(2)",
+        "print('user', al.server_info().current_user, 'from', started, 'to', time.time())", parameters=None, name="whoami",
+    )
+    environment_before = dict(os.environ)
+    reports = {}
+
+    def one(read_only: bool) -> None:
+        reports[read_only] = run(whoami, output_dir=tmp_path / ("analyst" if read_only else "owner"), read_only=read_only)
+
+    threads = [threading.Thread(target=one, args=(read_only,)) for read_only in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert dict(os.environ) == environment_before
+    seen = {read_only: outputs(report.notebook).split() for read_only, report in reports.items()}
+    assert seen[True][1] == "analyst"
+    assert seen[False][1] == al_owner()
+    (start_a, end_a), (start_b, end_b) = ((float(words[3]), float(words[5])) for words in seen.values())
+    assert start_a < end_b and start_b < end_a  # the two kernels ran at the same time
+
+
+def al_owner() -> str:
+    import analysis_lib as al
+
+    return al.server_info().current_user

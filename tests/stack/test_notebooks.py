@@ -177,9 +177,11 @@ def cluster(stack):
 def test_run_batch_sends_every_run_to_the_cluster_workers(stack, workspace, cluster):
     grid = ROOT / workspace / "cluster-grid.yaml"
     grid.write_text("runs:\n  - {stadsdeel: A}\n  - {stadsdeel: X}\n  - {stadsdeel: N, categorie: Afval}\n")
+    # from the notebooks' folder, with paths relative to it: the workers' own folder is the project's
     result = stack.exec(
-        "lab", "analysis-lib", "run-batch", f"{workspace}/notebooks/02_district_report.ipynb", "--grid", str(grid.relative_to(ROOT)),
-        "--cluster", "--output-dir", f"{workspace}/cluster-reports", env={"DASK_SCHEDULER_ADDRESS": "tcp://scheduler:8786"}, check=False,
+        "lab", "analysis-lib", "run-batch", "02_district_report.ipynb", "--grid", "../cluster-grid.yaml",
+        "--cluster", "--output-dir", "../cluster-reports", env={"DASK_SCHEDULER_ADDRESS": "tcp://scheduler:8786"},
+        workdir=f"/home/lab/work/{workspace}/notebooks", check=False,
     )
     assert result.returncode == 1, result.stderr  # one run failed, the others finished
     # status, parameters, seconds, host, report or error: columns two or more spaces apart
