@@ -13,6 +13,7 @@ from .batch import parameter_sets, run_batch, scheduler_address, summary
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
+from .ingest import DEFAULT_LOCK_TIMEOUT
 from .reports import DEFAULT_OUTPUT_DIR, ReportError, run
 from .sample_data import load_sample_data, write_files
 from .sources.text_types import TYPE_NAMES
@@ -54,6 +55,7 @@ def load(args: argparse.Namespace) -> int:
         skip_rows=args.skip_rows,
         skip_rows_after_header=args.skip_rows_after_header,
         skip_bad_lines=args.skip_bad_lines,
+        lock_timeout=args.lock_timeout,
     )
     print(report)
     return 0
@@ -216,6 +218,10 @@ def _add_load_parser(commands) -> None:
     )
     parser.add_argument("--primary-key", help="column to make the primary key")
     parser.add_argument("--no-index", action="store_true", help="do not build the spatial index")
+    parser.add_argument(
+        "--lock-timeout", type=float, default=DEFAULT_LOCK_TIMEOUT, metavar="SECONDS",
+        help=f"how long to wait for a table another session holds (default {DEFAULT_LOCK_TIMEOUT:g})",
+    )
     parser.add_argument(
         "--no-extent-check", action="store_true", help="load coordinates that lie outside the area where their CRS is used"
     )

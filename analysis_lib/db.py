@@ -29,13 +29,15 @@ def engine(settings: Settings | None = None) -> Engine:
 
 
 def read_only_engine() -> Engine:
-    """The shared engine of the read-only role (see settings.read_only_settings)."""
-    return _engine_for(read_only_settings())
+    """The shared engine of the read-only role (see settings.read_only_settings). It has nothing to
+    commit, so every statement is its own transaction: a connection a notebook keeps never sits idle
+    in a transaction, holding locks that a load would wait for."""
+    return _engine_for(read_only_settings(), autocommit=True)
 
 
 @functools.cache
-def _engine_for(settings: Settings) -> Engine:
-    return sa.create_engine(settings.url, pool_pre_ping=True)
+def _engine_for(settings: Settings, *, autocommit: bool = False) -> Engine:
+    return sa.create_engine(settings.url, pool_pre_ping=True, **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
 
 
 def adbc_uri(settings: Settings | None = None) -> str:
@@ -151,10 +153,14 @@ atexit.register(_idle.close_all)
 
 
 def connect(settings: Settings | None = None) -> sa.Connection:
-    """An open connection, with connection failures turned into a readable DatabaseUnavailable."""
+    """An open connection, with connection failures turned into a readable DatabaseUnavailable.
+
+    Each statement on it commits on its own (autocommit), so a connection kept in a notebook after a
+    read holds no transaction and no lock. For several statements that must succeed or fail together
+    use ``with al.engine().begin() as conn:``."""
     settings = settings or load_settings()
     try:
-        return engine(settings).connect()
+        return engine(settings).connect().execution_options(isolation_level="AUTOCOMMIT")
     except sa.exc.OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise DatabaseUnavailable(f"cannot connect to {settings.target} ({settings.source}): {reason}") from None

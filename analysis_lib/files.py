@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .errors import InputFileError
-from .ingest import LoadReport, existing_columns, write
+from .ingest import DEFAULT_LOCK_TIMEOUT, LoadReport, existing_columns, write
 from .plan import Options, decide
 from .sources import csv, excel, ogr, parquet
 from .sources.source import Source
@@ -48,6 +48,7 @@ def import_file(
     skip_rows_after_header: int = 0,
     skip_bad_lines: bool = False,
     batch_size: int = 65_536,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     progress: bool | None = None,
 ) -> LoadReport:
     """Import one file (or one layer or sheet of it) into ``schema.table``; returns what was done.
@@ -59,7 +60,8 @@ def import_file(
     such as a row of units after it), its column types decided over every row (``column_types={"code": "text"}``
     to choose), and its geometries made from the one column of WKT, EWKT, GeoJSON or hex WKB, or the
     one x/y pair, it has (``geometry=`` or ``x=``/``y=`` to choose). ``columns`` picks the attribute
-    columns to import, by their names in the file.
+    columns to import, by their names in the file. A lock on the table that another session holds is
+    waited for at most ``lock_timeout`` seconds.
     """
     started = time.perf_counter()
     path = Path(path)
@@ -73,7 +75,7 @@ def import_file(
                      skip_bad_lines=skip_bad_lines, null_values=options.null_values, batch_size=batch_size)
     existing = existing_columns(schema, table) if if_exists == "append" else None
     plan, batches = decide(source, options, existing=existing)
-    report = write(plan, batches, total=source.total, progress=progress, encoding=source.encoding)
+    report = write(plan, batches, total=source.total, progress=progress, encoding=source.encoding, lock_timeout=lock_timeout)
     report.seconds = time.perf_counter() - started  # reading the file to type it counts too
     return report
 

@@ -36,6 +36,7 @@ from .sources.encoding import Encoding
 from .sources.frame import open_frame
 
 _SHOWN_ROWS = 5
+DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a load waits for its table's lock
 
 
 @dataclass
@@ -95,6 +96,7 @@ def load(
     geometry_type: str | None = None,
     null_values: Iterable = (),
     check_extent: bool = True,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
     progress: bool | None = None,
 ) -> LoadReport:
     """Load a DataFrame or GeoDataFrame into ``schema.table``, atomically.
@@ -103,7 +105,8 @@ def load(
     ``crs`` names the CRS of a GeoDataFrame that has none; ``target_crs`` reprojects on the way in.
     Column names become snake_case (see ``LoadReport.columns``); ``null_values`` (e.g. [-99999999])
     become NULL in numeric columns. Coordinates outside the CRS's area of use stop the load unless
-    ``check_extent=False``.
+    ``check_extent=False``. A lock on the table that another session holds (an open transaction in a
+    notebook, another load) is waited for at most ``lock_timeout`` seconds.
     """
     options = Options(
         table=table, schema=schema, if_exists=if_exists, crs=crs, target_crs=target_crs, primary_key=primary_key,
@@ -112,11 +115,17 @@ def load(
     )
     source = open_frame(data)
     plan, batches = decide(source, options, existing=existing_columns(schema, table) if if_exists == "append" else None)
-    return write(plan, batches, total=source.total, progress=progress)
+    return write(plan, batches, total=source.total, progress=progress, lock_timeout=lock_timeout)
 
 
-def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: bool | None, encoding: Encoding | None = None) -> LoadReport:
-    """Write ``batches`` according to ``plan`` in one transaction; LoadError (nothing changed) on failure."""
+def write(
+    plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: bool | None, encoding: Encoding | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+) -> LoadReport:
+    """Write ``batches`` according to ``plan`` in one transaction; LoadError (nothing changed) on failure,
+    also when a lock (the table, or another load of it) was not granted within ``lock_timeout`` seconds."""
+    if not lock_timeout > 0:
+        raise LoadError(f"lock_timeout={lock_timeout!r}: give the seconds to wait for the table, more than 0")
     started = time.perf_counter()
     report = LoadReport(table=plan.qualified, rows=0, columns=plan.columns, encoding=encoding)
     preparer = _Preparer(plan)
@@ -126,7 +135,7 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
         try:
             with adbc_connection() as connection:
                 with connection.cursor() as cursor, _progress_bar(plan, total, progress) as feed.bar:
-                    writer = _Writer(cursor, plan)
+                    writer = _Writer(cursor, plan, lock_timeout)
                     writer.ingest(feed)
                     if (error := preparer.outside_error) is not None:
                         raise error
@@ -139,6 +148,8 @@ def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: 
         except adbc_driver_manager.Error as error:
             if feed.error is not None:
                 raise feed.error from None  # the input's own error, which reached the driver as a broken stream
+            if getattr(error, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                raise LoadError(_waited_message(plan, lock_timeout)) from None
             raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
     report.geometry = preparer.column
     report.seconds = time.perf_counter() - started
@@ -331,20 +342,54 @@ class _Preparer:
         return None
 
 
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _load_lock_key(plan: Plan) -> str:
+    return f"analysis_lib.load {plan.qualified}"
+
+
+def _waited_message(plan: Plan, lock_timeout: float) -> str:
+    """Who holds what the load waited for: sessions with a lock on the table (a notebook's open
+    transaction, say) or the advisory lock of another load of it."""
+    with adbc_connection() as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT a.pid, a.usename, a.application_name, a.state,"
+            " round(extract(epoch FROM now() - a.state_change))::bigint, left(a.query, 200)"
+            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.granted AND a.pid <> pg_backend_pid() AND (l.relation = to_regclass($1)"
+            "  OR (l.locktype = 'advisory' AND l.objsubid = 1"
+            "      AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($2, 0)))"
+            " ORDER BY a.pid",
+            parameters=(_quoted(plan.schema, plan.table), _load_lock_key(plan)),
+        )
+        holders = cursor.fetchall()
+    shown = "; ".join(
+        f"session {pid} (user {user}, application {application or '-'!r}, {state or 'state hidden'}"
+        f"{f' for {seconds} s' if seconds is not None else ''}, last query: {' '.join((query or '').split())!r})"
+        for pid, user, application, state, seconds, query in holders
+    ) or "a session that has ended since"
+    return (
+        f"loading {plan.qualified} waited {lock_timeout:g} s for a lock and gave up, nothing was changed: held by {shown}."
+        " Finish that work (commit or roll back in that session, or restart its notebook's kernel), end it with"
+        " SELECT pg_terminate_backend(pid), or let the load wait longer (lock_timeout=seconds, --lock-timeout)"
+    )
+
+
 class _Writer:
     """The statements of one load, in order: lock, check, stage, fill (widening the geometry column
     when a batch needs it), index, swap."""
 
-    def __init__(self, cursor, plan: Plan):
+    def __init__(self, cursor, plan: Plan, lock_timeout: float):
         self.cursor = cursor
         self.plan = plan
         self.column: geo.GeometryColumn | None = None  # the staging table's geometry column type
         self.schema: pa.Schema | None = None
         self.target_columns: dict[str, str] | None = None
         self.staging = f"_load_{plan.table[:40]}_{uuid.uuid4().hex[:8]}"
-        cursor.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", parameters=(f"analysis_lib.load {plan.qualified}",)
-        )
+        # every lock of this transaction, the advisory one included, is waited for at most this long
+        cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(lock_timeout * 1000))}")
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", parameters=(_load_lock_key(plan),))
         cursor.fetchall()
         self.exists = self._table_exists()
         if self.exists and plan.if_exists == "fail":

@@ -6,6 +6,8 @@
 ALTER ROLE :"owner" LOGIN PASSWORD :'password';
 ALTER ROLE analyst LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'analyst_password';
 GRANT CONNECT ON DATABASE :"database" TO analyst;
+-- The owner sees every session's state and query: a load that waits for a lock names who holds it.
+GRANT pg_read_all_stats TO :"owner";
 
 -- Tables the owner creates later, in any schema.
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" GRANT SELECT ON TABLES TO analyst;

@@ -94,3 +94,29 @@ def test_a_forked_child_loads_over_a_session_of_its_own_and_leaves_the_parents_a
     assert child_pid != parent
     assert backend_pid() == parent
     assert al.read(scratch_table)["n"].tolist() == [1]
+
+
+def test_a_connection_kept_after_a_read_holds_no_transaction(scratch_table):
+    al.load(gpd.GeoDataFrame({"n": [1]}, geometry=shapely.points([121000], [487000]), crs="EPSG:28992"), scratch_table)
+    kept = al.connect()  # as a notebook keeps it in a variable
+    read_only = al.read_only_engine().connect()
+    try:
+        pids = []
+        for conn in (kept, read_only):
+            assert conn.execute(sa.text(f'SELECT count(*) FROM "{scratch_table}"')).scalar() == 1
+            pids.append(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar())
+        assert [session_state(pid) for pid in pids] == ["idle", "idle"]
+        al.load(gpd.GeoDataFrame({"n": [2]}, geometry=shapely.points([121000], [487000]), crs="EPSG:28992"), scratch_table,
+                if_exists="replace", lock_timeout=3)  # no lock held by either connection
+    finally:
+        kept.close()
+        read_only.close()
+
+
+def test_a_transaction_begun_on_the_engine_is_still_one(scratch_table):
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE TABLE "{scratch_table}" (n int)'))
+    with pytest.raises(ZeroDivisionError), al.engine().begin() as conn:
+        conn.execute(sa.text(f'INSERT INTO "{scratch_table}" VALUES (1)'))
+        1 / 0
+    assert al.read(f'SELECT count(*) AS n FROM "{scratch_table}"')["n"].iloc[0] == 0

@@ -12,6 +12,7 @@ import time
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import psycopg
 import pytest
 import shapely
 
@@ -212,6 +213,65 @@ def test_concurrent_replaces_are_serialised_into_one_complete_result(schema):
     assert errors == []
     result = al.read(f"SELECT buurt_code FROM {schema}.buurten ORDER BY 1")["buurt_code"].tolist()
     assert result in [sorted(frame["Buurt Code"]) for frame in loads.values()]
+
+
+def test_two_loads_of_one_new_table_one_makes_it_and_the_other_finds_it_made(schema):
+    """The advisory lock: without it both would find no table, and the second rename would fail with the
+    server's own message instead of this one."""
+    frames = [buurten(40_000), buurten(40_000, offset=50_000)]
+    outcomes = [None, None]
+    start = threading.Barrier(2)
+
+    def run(number: int) -> None:
+        start.wait()
+        try:
+            al.load(frames[number], "buurten", schema=schema, if_exists="fail")
+            outcomes[number] = "loaded"
+        except al.LoadError as error:
+            outcomes[number] = str(error)
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert sorted(outcomes, key=lambda o: o != "loaded") == [
+        "loaded", f"table {schema}.buurten already exists; pass if_exists='replace' or 'append'"
+    ]
+    winner = frames[outcomes.index("loaded")]
+    stored = al.read(f"SELECT buurt_code FROM {schema}.buurten ORDER BY 1")["buurt_code"].tolist()
+    assert stored == sorted(winner["Buurt Code"])
+
+
+@pytest.mark.parametrize("if_exists", ["replace", "append"])
+def test_a_load_waits_at_most_lock_timeout_and_names_the_session_that_holds_the_table(schema, if_exists):
+    al.load(buurten(3), "buurten", schema=schema)
+    before = snapshot(schema)
+    holder = psycopg.connect(os.environ["DATABASE_URL"], application_name="an open notebook")
+    try:
+        # an open transaction after a read blocks a replace; an append only a stronger lock
+        holder.execute(f"SELECT count(*) FROM {schema}.buurten").fetchall()
+        if if_exists == "append":
+            holder.execute(f"LOCK TABLE {schema}.buurten IN SHARE MODE")
+        holder_pid = holder.info.backend_pid
+        time.sleep(1.1)
+        started = time.monotonic()
+        with pytest.raises(al.LoadError) as refused:
+            al.load(buurten(5, offset=100), "buurten", schema=schema, if_exists=if_exists, lock_timeout=1.5)
+        waited = time.monotonic() - started
+    finally:
+        holder.close()
+    message = str(refused.value)
+    assert f"loading {schema}.buurten waited 1.5 s for a lock and gave up, nothing was changed: held by session {holder_pid}" in message
+    assert "application 'an open notebook', idle in transaction for " in message
+    assert "last query: " in message and f"{schema}.buurten" in message.split("last query: ")[1]
+    assert 1.4 < waited < 10
+    assert snapshot(schema) == before
+
+
+def test_lock_timeout_must_be_a_positive_number_of_seconds(schema):
+    with pytest.raises(al.LoadError, match=r"lock_timeout=0: give the seconds to wait for the table, more than 0"):
+        al.load(buurten(3), "buurten", schema=schema, lock_timeout=0)
 
 
 LOADER = """
