@@ -99,7 +99,7 @@ def restore(path: str | os.PathLike, *, database: str | None = None, force: bool
         options = ["--clean", "--if-exists"] if tables else []
         _run(
             ["pg_restore", "--no-owner", "--exit-on-error", "--single-transaction", f"--use-list={selection.name}",
-             *options, str(dump)],
+             *options, f"--dbname={target}", str(dump)],
             "pg_restore", _for_database(settings, target),
         )
     return Restored(database=target, tables=_table_count(settings, target))

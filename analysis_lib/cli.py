@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -19,12 +20,19 @@ from .sample_data import load_sample_data, write_files
 from .sources.text_types import TYPE_NAMES
 
 
+# What the lab container's entrypoint found wrong at start (the project folder not writable), with its fix.
+LAB_PROBLEM = Path("/run/lab/problem")
+
+
 def check(_args: argparse.Namespace) -> int:
     info = server_info()
     print(f"database    {info.database}")
     print(f"user        {info.current_user}")
     print(f"PostgreSQL  {info.server_version}")
     print(f"PostGIS     {info.postgis_version}")
+    if LAB_PROBLEM.is_file():
+        print(f"problem: {LAB_PROBLEM.read_text().strip()}", file=sys.stderr)
+        return 1
     return 0
 
 

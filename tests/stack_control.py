@@ -10,13 +10,40 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parent.parent
+CHECKOUT = Path(__file__).resolve().parent.parent
+# A user other than the image's default (1000), owning the project folder the stack mounts when the
+# checkout belongs to root (as in CI), which the lab can never write to: it never runs as root.
+OTHER_UID = 1001
+
+
+def _project_folder() -> Path:
+    """The folder the test stack mounts as the lab's project: this checkout, or when root owns it
+    (CI), a copy of its files that uid 1001 owns, made afresh for each test session."""
+    if os.getuid() != 0 or CHECKOUT.stat().st_uid != 0:
+        return CHECKOUT
+    copy = Path(tempfile.gettempdir()) / "workbench-test-project"
+    shutil.rmtree(copy, ignore_errors=True)
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=CHECKOUT, capture_output=True, check=True
+    ).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        source = CHECKOUT / name
+        if source.is_file():
+            (copy / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy / name)
+    for path in [copy, *copy.rglob("*")]:
+        os.chown(path, OTHER_UID, OTHER_UID, follow_symlinks=False)
+    return copy
+
+
+ROOT = _project_folder()
 # What tests leave behind (ignored by git); not a hidden folder, so the lab may open files in it.
 TEST_OUTPUT = ROOT / "tests" / "output"
 SECRETS_DIR = "/run/workbench-secrets"
@@ -28,10 +55,6 @@ def isolated_environment() -> dict[str, str]:
     env.setdefault("COMPOSE_PROJECT_NAME", "workbench-test")
     env.setdefault("LAB_PORT", "18888")
     env.setdefault("DB_PORT", "15433")
-    if os.getuid() != 0:
-        # the lab writes to this checkout as its owner; root (as in CI) keeps the image's default
-        env.setdefault("LAB_UID", str(os.getuid()))
-        env.setdefault("LAB_GID", str(os.getgid()))
     return env
 
 
@@ -74,8 +97,17 @@ class ComposeStack:
         return json.loads(self.compose("config", "--format", "json").stdout)
 
     def lab_user(self) -> tuple[int, int]:
-        uid, gid = self.config()["services"]["lab"]["user"].split(":")
+        """The uid and gid the lab runs as (its entrypoint decides, from the project folder's owner)."""
+        uid = self.exec("lab", "as-lab-user", "id", "-u").stdout.strip()
+        gid = self.exec("lab", "as-lab-user", "id", "-g").stdout.strip()
         return int(uid), int(gid)
+
+    def process_users(self, service: str) -> list[str]:
+        """The user of every process running in ``service``'s container, as the host's ps shows it."""
+        container = self.compose("ps", "--quiet", service).stdout.strip()
+        # Debian's client: the 28.x one at /usr/local/bin takes ps's options for its own
+        listed = subprocess.run(["/usr/bin/docker", "top", container, "-eo", "pid,uid,comm"], capture_output=True, text=True, check=True)
+        return [line.split()[1] for line in listed.stdout.splitlines()[1:] if line.strip()]
 
     def published(self, service: str, port: int) -> str:
         return self.compose("port", service, str(port)).stdout.strip()
@@ -100,14 +132,13 @@ class ComposeStack:
 @contextlib.contextmanager
 def lab_writable_folder(stack: ComposeStack, name: str) -> Iterator[Path]:
     """A new folder in the checkout (so in the lab's bind mount) that the lab's user may write to,
-    removed afterwards. A root-owned checkout (CI) is handed to the lab's user, as a host user's
-    checkout would be theirs."""
+    removed afterwards. Made by root (CI), it is handed to the project folder's owner, as a host
+    user's own folder would be theirs."""
     folder = TEST_OUTPUT / f"{name}-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     try:
         if os.getuid() == 0:
-            uid, gid = stack.lab_user()
-            os.chown(folder, uid, gid)
+            os.chown(folder, stack.project_dir.stat().st_uid, stack.project_dir.stat().st_gid)
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)

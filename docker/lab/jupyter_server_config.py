@@ -1,7 +1,8 @@
 """Jupyter Server settings of the workbench lab image.
 
-The token comes from the secrets volume (generated on first start, or JUPYTER_TOKEN from .env), so it
-survives restarts and never appears in the image, the compose file or the kernel's environment.
+The token comes from the secrets volume (generated on first start, or JUPYTER_TOKEN from .env; the
+entrypoint hands the lab's user its copy in /run/lab), so it survives restarts and never appears in
+the image, the compose file or the kernel's environment.
 """
 
 import os
@@ -17,7 +18,7 @@ c.ServerApp.base_url = os.environ.get("LAB_BASE_URL", "/")
 # Containers have no internet: no extension search on PyPI, no news or update checks.
 c.LabApp.extension_manager = "readonly"
 
-_token_file = Path(os.environ.get("JUPYTER_TOKEN_FILE", "/run/workbench-secrets/jupyter_token"))
+_token_file = Path(os.environ.get("JUPYTER_TOKEN_FILE", "/run/lab/jupyter_token"))
 c.IdentityProvider.token = _token_file.read_text().strip()
 
 # Optional: a password (as well as the token), given only as its hash, e.g. from
@@ -26,3 +27,8 @@ c.IdentityProvider.token = _token_file.read_text().strip()
 if os.environ.get("LAB_PASSWORD_HASH"):
     c.PasswordIdentityProvider.hashed_password = os.environ["LAB_PASSWORD_HASH"]
 c.PasswordIdentityProvider.allow_password_change = False
+
+# Lab settings and workspaces (theme, shortcuts, open tabs) live in the project folder, git-ignored,
+# so they survive a re-created container and belong to the folder's owner.
+c.LabApp.user_settings_dir = str(Path(c.ServerApp.root_dir) / ".jupyter" / "lab" / "user-settings")
+c.LabApp.workspaces_dir = str(Path(c.ServerApp.root_dir) / ".jupyter" / "lab" / "workspaces")

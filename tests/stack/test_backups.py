@@ -61,7 +61,7 @@ def test_backup_drop_restore_gives_back_identical_tables(stack, database_env):
 
 
 def test_rotation_deletes_only_the_dumps_backup_wrote(stack):
-    stack.exec("lab", "sh", "-c", "rm -rf /tmp/rotation && mkdir /tmp/rotation && cd /tmp/rotation"
+    stack.exec("lab", "as-lab-user", "sh", "-c", "rm -rf /tmp/rotation && mkdir /tmp/rotation && cd /tmp/rotation"
                " && echo mine > my-own.dump && echo notes > notes.txt && echo old > 20200101T000000000000Z.dump")
     for _ in range(2):
         stack.exec("lab", "analysis-lib", "backup", "--dir", "/tmp/rotation", "--keep", "1")
@@ -76,15 +76,15 @@ def test_rotation_deletes_only_the_dumps_backup_wrote(stack):
 WATCH_PG_DUMP = r"""
 import os, pathlib, threading, time, urllib.parse
 import psycopg
-import analysis_lib as al
+from analysis_lib.backup import backup
 
-password = pathlib.Path("/run/workbench-secrets/db_password").read_text()
+password = os.environ.pop("OWNER_PASSWORD")
 os.environ["DATABASE_URL"] = f"postgresql://{os.environ['PGUSER']}:{urllib.parse.quote(password, safe='')}@db:5432/{os.environ['PGDATABASE']}"
 with psycopg.connect(os.environ["DATABASE_URL"]) as holder:
     holder.execute("CREATE TABLE IF NOT EXISTS bk_held (id int)")
     holder.commit()
     holder.execute("LOCK TABLE bk_held IN ACCESS EXCLUSIVE MODE")
-    backup = threading.Thread(target=al.backup, args=("/tmp/argv-check",))
+    backup = threading.Thread(target=backup, args=("/tmp/argv-check",))
     backup.start()
     for _ in range(200):
         found = [p for p in pathlib.Path("/proc").iterdir() if p.name.isdigit() and (p / "comm").read_text().strip() == "pg_dump"]
@@ -107,7 +107,7 @@ print("dumps:", len(list(pathlib.Path("/tmp/argv-check").glob("*.dump"))))
 
 
 def test_pg_dump_gets_the_password_from_a_file_never_from_its_command_line(stack):
-    seen = stack.exec("lab", "python", "-c", WATCH_PG_DUMP).stdout
+    seen = stack.exec("lab", "python", "-c", WATCH_PG_DUMP, env={"OWNER_PASSWORD": stack.secret("db_password")}).stdout
     assert "argv holds the password: False" in seen
     assert "environment holds the password: False" in seen
     assert "password file: True" in seen

@@ -66,7 +66,7 @@ def test_an_optional_hashed_password_opens_the_lab_too(stack):
     name = f"lab-password-{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
     subprocess.run(
-        ["docker", "run", "--detach", "--name", name, "--publish", "127.0.0.1::8888", "--env", "JUPYTER_TOKEN_FILE=/tmp/token",
+        ["docker", "run", "--detach", "--name", name, "--user", "1000:1000", "--publish", "127.0.0.1::8888", "--env", "JUPYTER_TOKEN_FILE=/tmp/token",
          "--env", f"LAB_PASSWORD_HASH={passwd(password)}", "--entrypoint", "tini", image, "--",
          "bash", "-c", "umask 077; echo token-of-this-test > /tmp/token; exec start-lab"],
         check=True, capture_output=True,

@@ -1,11 +1,14 @@
 """Secure by default: Jupyter auth, what is exposed, what the images contain, who runs what."""
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 
+import pytest
 import requests
 
 from stack_control import ROOT, TEST_OUTPUT, ComposeStack
@@ -64,8 +67,48 @@ def test_database_accepts_only_scram_passwords_from_the_compose_network(stack):
     assert method == "scram-sha-256"
 
 
+def run_db_image(stack, *env: str, timeout: float = 60) -> tuple[int | None, str]:
+    """Start the db image on a fresh data folder with the stack's secrets and ``env``; its exit code
+    (None while it still runs) and its log once it is ready or has stopped."""
+    image = stack.config()["services"]["db"]["image"]
+    secrets = f"{stack.env['COMPOSE_PROJECT_NAME']}_secrets"
+    name = f"db-exposure-{uuid.uuid4().hex[:8]}"
+    options = [arg for variable in env for arg in ("--env", variable)]
+    subprocess.run(["docker", "run", "--detach", "--name", name, "--volume", f"{secrets}:/run/workbench-secrets:ro",
+                    "--volume", f"{name}:/var/lib/postgresql/data", *options, image], check=True, capture_output=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = json.loads(subprocess.run(["docker", "inspect", name], capture_output=True, text=True, check=True).stdout)[0]["State"]
+            log = subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr
+            if not state["Running"]:
+                return state["ExitCode"], log
+            if "database system is ready to accept connections" in log and "listening on IPv4" in log:
+                hba = subprocess.run(["docker", "exec", name, "sh", "-c", "cat $PGDATA/pg_hba.conf"], capture_output=True, text=True).stdout
+                return None, log + hba
+            time.sleep(0.5)
+        raise AssertionError(f"the db never became ready:\n{log}")
+    finally:
+        subprocess.run(["docker", "rm", "--force", "--volumes", name], capture_output=True)
+        subprocess.run(["docker", "volume", "rm", name], capture_output=True)
+
+
+def test_a_database_published_beyond_loopback_admits_only_db_allow_cidr_and_says_so(stack):
+    exit_code, log = run_db_image(stack, "DB_BIND=0.0.0.0", "DB_ALLOW_CIDR=10.11.0.0/16,192.168.5.0/24")
+    assert exit_code is None, log
+    assert "WARNING: the database is published on 0.0.0.0; clients from 10.11.0.0/16,192.168.5.0/24 may log in with a password" in log
+    assert "host  all all       10.11.0.0/16     scram-sha-256" in log and "host  all all       192.168.5.0/24     scram-sha-256" in log
+    exit_code, log = run_db_image(stack, "DB_BIND=0.0.0.0")
+    assert exit_code is None and "no DB_ALLOW_CIDR says who may log in from the network: only this machine can" in log
+    assert "10.11.0.0" not in log
+    exit_code, log = run_db_image(stack, "DB_BIND=0.0.0.0", "DB_ALLOW_CIDR=everyone")
+    assert exit_code == 1 and "DB_ALLOW_CIDR: 'everyone' is not an address range such as 192.168.1.0/24" in log
+
+
 def test_containers_run_as_non_root_users(stack):
-    assert stack.exec("lab", "id", "-u").stdout.strip() != "0"
+    assert "0" not in stack.process_users("lab")
+    assert stack.exec("lab", "as-lab-user", "id", "-u").stdout.strip() != "0"
+    assert stack.exec("lab", "python", "-c", "import os; print(os.getuid())").stdout.strip() != "0"  # exec'd programs too
     assert stack.exec("db", "id", "-un").stdout.strip() == "postgres"
     server = stack.exec("db", "psql", "-U", "postgres", "-At", "-c", "SELECT pg_backend_pid()").stdout.strip()
     assert server.isdigit()
@@ -166,17 +209,67 @@ def test_in_the_lab_pguser_analyst_connects_read_only_with_no_password_typed(sta
     assert refused.returncode != 0 and "permission denied" in refused.stderr
 
 
-def test_a_non_default_lab_uid_and_gid_own_what_the_lab_writes(stack):
+def test_a_lab_uid_that_cannot_write_the_project_folder_says_so_with_its_fix(stack):
     remapped = ComposeStack({**stack.env, "LAB_UID": "4321", "LAB_GID": "4322"})
+    owner = f"{ROOT.stat().st_uid}:{ROOT.stat().st_gid}"
     folder = TEST_OUTPUT / f"uid-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     folder.chmod(0o1777)  # writable for any uid, whoever owns this checkout
     try:
-        remapped.up()  # the secrets are handed to the new uid, the lab is recreated with it, and is healthy
-        assert remapped.exec("lab", "id", "-u").stdout.strip() == "4321"
-        remapped.exec("lab", "touch", f"{folder.relative_to(ROOT)}/made.txt")
-        made = (folder / "made.txt").stat()
+        remapped.compose("up", "--detach", "lab")
+        problem = wait_for_problem(remapped)
+        assert f"belongs to uid:gid {owner} and the lab, running as 4321:4322, cannot write to it" in problem
+        assert f"Remove LAB_UID/LAB_GID from .env, or set them to {owner}" in problem
+        checked = remapped.exec("lab", "analysis-lib", "check", check=False)
+        assert checked.returncode == 1 and "problem: the project folder" in checked.stderr
+        assert "cannot write to it" in wait_for_health_output(remapped)
+        # where it may write, what it writes is the configured user's
+        remapped.exec("lab", "analysis-lib", "sample-data", "--files", f"{folder.relative_to(ROOT)}/data")
+        made = next((folder / "data").iterdir()).stat()
         assert (made.st_uid, made.st_gid) == (4321, 4322)
     finally:
         stack.up()
         shutil.rmtree(folder)
+
+
+def test_a_project_folder_that_root_owns_gets_the_fix_and_nothing_runs_as_root(stack, tmp_path):
+    if os.getuid() != 0:
+        pytest.skip("making a folder that root owns needs root")
+    project = tmp_path / "root-owned-project"
+    project.mkdir(mode=0o755)
+    shutil.copy(ROOT / "docker-compose.yml", project)  # the images are built already
+    rooted = ComposeStack(
+        {**stack.env, "COMPOSE_PROJECT_NAME": f"{stack.env['COMPOSE_PROJECT_NAME']}-rooted", "LAB_PORT": "0", "DB_PORT": "0"},
+        project_dir=project,
+    )
+    try:
+        rooted.compose("up", "--detach", "lab")
+        problem = wait_for_problem(rooted)
+        assert "belongs to uid:gid 0:0 and the lab, running as 1000:1000, cannot write to it; the lab never runs as root" in problem
+        assert "sudo chown -R 1000:1000 <the project folder> (or clone it as your own user, not root)" in problem
+        assert "0" not in rooted.process_users("lab")
+        assert "cannot write to it" in wait_for_health_output(rooted)
+    finally:
+        rooted.compose("down", "--volumes", check=False)
+
+
+def wait_for_problem(stack: ComposeStack, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in stack.compose("logs", "--no-color", "lab").stdout.splitlines():
+            if "start-lab: PROBLEM: " in line:
+                return line.split("start-lab: PROBLEM: ", 1)[1]
+        time.sleep(1)
+    raise AssertionError("the lab never logged its problem\n" + stack.compose("logs", "--no-color", "lab").stdout)
+
+
+def wait_for_health_output(stack: ComposeStack, timeout: float = 60) -> str:
+    container = stack.compose("ps", "--quiet", "lab").stdout.strip()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        inspected = subprocess.run(["docker", "inspect", container], capture_output=True, text=True, check=True)
+        health = json.loads(inspected.stdout)[0]["State"].get("Health") or {}
+        if health.get("Log"):
+            return health["Log"][-1]["Output"]
+        time.sleep(1)
+    raise AssertionError("the lab's healthcheck never ran")

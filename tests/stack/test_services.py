@@ -1,13 +1,14 @@
 """The compose stack as a whole, driven from the host with the docker CLI."""
 
 import json
+import os
 import subprocess
 import time
 import uuid
 
 import requests
 
-from stack_control import ROOT, lab_writable_folder
+from stack_control import OTHER_UID, ROOT, lab_writable_folder
 
 
 def service_states(stack):
@@ -44,19 +45,39 @@ def test_lab_log_prints_the_full_url_with_token(stack):
     assert f"{stack.lab_url()}/lab?token={token}" in logs
 
 
-def test_lab_runs_as_the_configured_non_root_user(stack):
-    uid, gid = stack.lab_user()
-    assert stack.exec("lab", "id", "-u").stdout.strip() == str(uid) != "0"
-    assert stack.exec("lab", "id", "-g").stdout.strip() == str(gid)
+def test_the_lab_runs_as_the_owner_of_the_project_folder_and_nothing_as_root(stack):
+    owner = ROOT.stat()
+    if os.getuid() == 0:
+        assert owner.st_uid == OTHER_UID  # CI's root checkout is mounted as a copy of another user's
+    assert stack.lab_user() == (owner.st_uid, owner.st_gid) != (0, 0)
+    assert set(stack.process_users("lab")) == {str(owner.st_uid)}  # tini, Jupyter and every kernel
 
 
-def test_files_the_lab_writes_on_the_bind_mount_belong_to_the_host_user(stack):
-    uid, gid = stack.lab_user()
+def test_what_the_lab_writes_belongs_to_the_folder_owner_notebooks_saved_and_reports_run(stack):
+    """The day-one path: a notebook saved through Jupyter's API, a report run with the documented
+    command; both owned by whoever owns the project folder, with no .env."""
+    owner = (ROOT.stat().st_uid, ROOT.stat().st_gid)
     with lab_writable_folder(stack, "ownership") as folder:
-        stack.exec("lab", "bash", "-c", f"echo made-in-lab > {folder.relative_to(ROOT)}/from-lab.txt")
-        made = folder / "from-lab.txt"
-        assert made.read_text() == "made-in-lab\n"
-        assert (made.stat().st_uid, made.stat().st_gid) == (uid, gid)
+        relative = folder.relative_to(ROOT)
+        notebook = {
+            "type": "notebook", "format": "json",
+            "content": {
+                "cells": [{"cell_type": "code", "source": "print(6 * 7)", "metadata": {}, "outputs": [], "execution_count": None}],
+                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                "nbformat": 4, "nbformat_minor": 5,
+            },
+        }
+        token = stack.secret("jupyter_token")
+        saved = requests.put(
+            f"{stack.lab_url()}/api/contents/{relative}/saved.ipynb", json=notebook,
+            headers={"Authorization": f"token {token}"}, timeout=30,
+        )
+        assert saved.status_code in (200, 201), saved.text
+        stack.exec("lab", "analysis-lib", "run", f"{relative}/saved.ipynb", "--output-dir", f"{relative}/reports")
+        report = folder / "reports" / "saved" / "defaults" / "report.html"
+        assert "42" in report.read_text()
+        for path in (folder / "saved.ipynb", report, report.parent):
+            assert (path.stat().st_uid, path.stat().st_gid) == owner, path
 
 
 def test_getting_started_notebook_runs_headless_with_papermill(stack):
@@ -84,7 +105,7 @@ def test_lab_healthcheck_follows_another_port_and_base_url(stack):
     name = f"lab-health-{uuid.uuid4().hex[:8]}"
     script = "umask 077; echo token-for-this-test > /tmp/token; exec start-lab --ServerApp.port=9999"
     subprocess.run(
-        ["docker", "run", "--detach", "--name", name, "--env", "JUPYTER_TOKEN_FILE=/tmp/token",
+        ["docker", "run", "--detach", "--name", name, "--user", "1000:1000", "--env", "JUPYTER_TOKEN_FILE=/tmp/token",
          "--env", "LAB_BASE_URL=/analysis/", "--entrypoint", "tini", image, "--", "bash", "-c", script],
         check=True, capture_output=True,
     )
