@@ -323,3 +323,25 @@ def test_a_lost_connection_leaves_the_table_as_it_was(schema):
     assert loader.returncode != 0
     assert "LoadError" in stderr or "loading" in stderr
     assert snapshot(schema) == before
+
+
+# Points NSGI publishes in both ETRS89 and RD New (RDNAPTRANS2018's self-validation file, point
+# 30010000; the example of EPSG's v12.054 RD definition; the RD origin at Amersfoort, to 6 decimals).
+PUBLISHED_IN_BOTH = [(51.728601274, 4.712120126, 108360.8790, 415757.2745), (53.148288321, 7.180899528, 275000.000, 575000.000),
+                     (52.155173, 5.387204, 155000.0, 463000.0)]
+# Offline (no PROJ grids) pyproj takes EPSG's "Amersfoort to ETRS89 (8)", a 7-parameter Helmert
+# transformation with a stated accuracy of 0.25 m; the points above land within 0.21 m.
+OFFLINE_ACCURACY_M = 0.25
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4258", "EPSG:4326"])
+def test_reprojection_to_rd_new_lands_within_the_offline_transformation_accuracy_of_published_points(schema, crs):
+    frame = gpd.GeoDataFrame(
+        {"n": range(len(PUBLISHED_IN_BOTH))},
+        geometry=shapely.points([lon for _, lon, _, _ in PUBLISHED_IN_BOTH], [lat for lat, _, _, _ in PUBLISHED_IN_BOTH]), crs=crs,
+    )
+    al.load(frame, "punten", schema=schema, target_crs="EPSG:28992")
+    stored = al.read(f"SELECT n, ST_X(geometry) AS x, ST_Y(geometry) AS y, ST_SRID(geometry) AS srid FROM {schema}.punten ORDER BY n")
+    assert set(stored["srid"]) == {28992}
+    for (_, _, x, y), got_x, got_y in zip(PUBLISHED_IN_BOTH, stored["x"], stored["y"], strict=True):
+        assert np.hypot(got_x - x, got_y - y) < OFFLINE_ACCURACY_M

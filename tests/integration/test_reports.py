@@ -224,6 +224,18 @@ def test_a_batch_runs_every_set_in_parallel_and_one_failure_or_dead_kernel_stops
     assert "FAILED  stadsdeel=F, jaar=2024" in table
 
 
+def test_a_batch_runs_its_sets_at_the_same_time(tmp_path):
+    from analysis_lib.batch import run_batch
+
+    path = notebook(tmp_path, "import time\nstarted = time.time()\ntime.sleep(2)\nprint('ran', started, time.time())")
+    outcomes = run_batch(path, [{"stadsdeel": "A"}, {"stadsdeel": "N"}], workers=2, output_dir=tmp_path / "reports", read_only=False)
+    assert all(o.ok for o in outcomes), [o.error for o in outcomes]
+    (start_a, end_a), (start_n, end_n) = (
+        map(float, outputs(o.html.parent / "notebook.ipynb").split()[1:3]) for o in outcomes
+    )
+    assert start_a < end_n and start_n < end_a
+
+
 def test_a_batch_with_one_bad_parameter_set_runs_nothing(tmp_path):
     from analysis_lib.batch import parameter_sets, run_batch
 

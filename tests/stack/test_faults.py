@@ -1,7 +1,9 @@
 """Faults the workbench survives."""
 
 import json
+import queue
 import subprocess
+import threading
 import time
 
 SESSION = """
@@ -25,6 +27,17 @@ def wait_healthy(stack, service: str, timeout: float = 90) -> None:
     raise AssertionError(f"{service} did not become healthy again")
 
 
+def line_within(session: subprocess.Popen, timeout: float = 60) -> str:
+    """The session's next line of output, or a failure after ``timeout`` seconds (never a hang)."""
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: lines.put(session.stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        session.kill()
+        raise AssertionError(f"no answer from the session within {timeout} s") from None
+
+
 def test_a_running_session_survives_a_database_restart(stack):
     session = subprocess.Popen(
         ["docker", "compose", "exec", "-T", "lab", "python", "-u", "-c", SESSION],
@@ -33,13 +46,13 @@ def test_a_running_session_survives_a_database_restart(stack):
     try:
         session.stdin.write("query\n")
         session.stdin.flush()
-        before = session.stdout.readline()
+        before = line_within(session)
         assert before.startswith("rows 3 user"), before
         stack.compose("restart", "db")
         wait_healthy(stack, "db")
         session.stdin.write("query\n")
         session.stdin.flush()
-        after = session.stdout.readline()
+        after = line_within(session)
         assert after == before, after  # same process, same engine: no kernel restart needed
     finally:
         session.stdin.close()

@@ -1,6 +1,7 @@
 """What the lab image brings besides JupyterLab: the named kernel, git with notebook-aware diffs, the
 extensions, an optional hashed password."""
 
+import shutil
 import subprocess
 import time
 import uuid
@@ -8,7 +9,7 @@ import uuid
 import requests
 from jupyter_server.auth import passwd
 
-from stack_control import ROOT
+from stack_control import ROOT, lab_writable_folder
 
 
 def test_the_default_kernel_is_the_workbench_kernel(stack):
@@ -93,3 +94,40 @@ def logs_in(url: str, secret: str) -> bool:
     session.get(f"{url}/login", timeout=10)
     answer = session.post(f"{url}/login", data={"password": secret, "_xsrf": session.cookies.get("_xsrf")}, allow_redirects=False, timeout=10)
     return answer.status_code == 302 and session.get(f"{url}/api/status", timeout=10).status_code == 200
+
+
+def probe_wheel(folder) -> str:
+    """A one-module wheel (the containers have no internet, so nothing comes from PyPI)."""
+    import zipfile
+
+    path = folder / "wbprobe-1.0-py3-none-any.whl"
+    files = {
+        "wbprobe.py": "VALUE = 42\n",
+        "wbprobe-1.0.dist-info/METADATA": "Metadata-Version: 2.1\nName: wbprobe\nVersion: 1.0\n",
+        "wbprobe-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    files["wbprobe-1.0.dist-info/RECORD"] = "".join(f"{name},,\n" for name in files) + "wbprobe-1.0.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, text in files.items():
+            wheel.writestr(name, text)
+    return path.name
+
+
+def test_pip_install_in_the_lab_goes_to_the_project_and_survives_a_recreated_container(stack):
+    local = ROOT / ".local"
+    existed = local.exists()
+    try:
+        with lab_writable_folder(stack, "pip") as folder:
+            wheel = f"{folder.relative_to(ROOT)}/{probe_wheel(folder)}"
+            installed = stack.exec("lab", "python", "-m", "pip", "install", "--no-index", "--no-deps", wheel)
+            assert "Successfully installed wbprobe-1.0" in installed.stdout, installed.stdout + installed.stderr
+        stack.compose("up", "--detach", "--wait", "--force-recreate", "lab")
+        assert stack.exec("lab", "python", "-c", "import wbprobe; print(wbprobe.VALUE, wbprobe.__file__)").stdout.split() == [
+            "42", "/home/lab/work/.local/lib/python3.13/site-packages/wbprobe.py"
+        ]
+        module = local / "lib" / "python3.13" / "site-packages" / "wbprobe.py"
+        assert (module.stat().st_uid, module.stat().st_gid) == (ROOT.stat().st_uid, ROOT.stat().st_gid)
+    finally:
+        stack.exec("lab", "python", "-m", "pip", "uninstall", "--yes", "wbprobe", check=False)
+        if not existed:
+            shutil.rmtree(local, ignore_errors=True)

@@ -1,13 +1,25 @@
-"""Restarts the stack and at the end replaces its volumes, so it runs last (file name)."""
+"""Restarts, rebuilds and new volumes, on a stack of their own: the session's stack, its secrets and
+its sample data are left alone, so these tests may run in any order."""
 
 import shutil
 import subprocess
 import uuid
 
+import pytest
 import requests
 import sqlalchemy as sa
 
-from stack_control import ROOT, TEST_OUTPUT
+from stack_control import ROOT, TEST_OUTPUT, ComposeStack
+
+
+@pytest.fixture(scope="module")
+def own_stack(stack):
+    own = ComposeStack(
+        {**stack.env, "COMPOSE_PROJECT_NAME": f"{stack.env['COMPOSE_PROJECT_NAME']}-restart", "LAB_PORT": "0", "DB_PORT": "0"}
+    )
+    own.up()
+    yield own
+    own.down(volumes=True)
 
 
 def image_id(stack, service: str) -> str:
@@ -15,7 +27,8 @@ def image_id(stack, service: str) -> str:
     return subprocess.run(["docker", "image", "inspect", "--format", "{{.Id}}", image], capture_output=True, text=True, check=True).stdout.strip()
 
 
-def test_data_and_secrets_survive_down_a_lab_rebuild_and_up(stack):
+def test_data_and_secrets_survive_down_a_lab_rebuild_and_up(own_stack):
+    stack = own_stack
     url = stack.database_url()
     token = stack.secret("jupyter_token")
     table = f"kept_{uuid.uuid4().hex[:8]}"
@@ -41,8 +54,9 @@ def test_data_and_secrets_survive_down_a_lab_rebuild_and_up(stack):
     assert status.status_code == 200
 
 
-def test_upgrade_path_moves_the_data_to_a_new_volume_by_backup_and_restore(stack):
+def test_upgrade_path_moves_the_data_to_a_new_volume_by_backup_and_restore(own_stack):
     """What a move to a new PostgreSQL major does: dump, start on an empty data volume, restore."""
+    stack = own_stack
     folder = TEST_OUTPUT / f"upgrade-{uuid.uuid4().hex[:8]}"
     folder.mkdir(parents=True)
     folder.chmod(0o1777)
