@@ -2,12 +2,13 @@ import os
 
 import pytest
 
-from stack_control import ComposeStack, isolated_environment
+from stack_control import ComposeStack, isolated_environment, make_project_folder, remove_project_folder
 
 
 @pytest.fixture(scope="session")
 def stack():
     """The test compose project, built and started once per session and removed (with its volumes) after."""
+    make_project_folder()
     compose = ComposeStack(isolated_environment())
     try:
         compose.up()
@@ -15,6 +16,7 @@ def stack():
     finally:
         if os.environ.get("WORKBENCH_TEST_KEEP_STACK") != "1":
             compose.down(volumes=True)
+            remove_project_folder()
 
 
 @pytest.fixture(scope="session")

@@ -23,26 +23,43 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 OTHER_UID = 1001
 
 
+def _needs_a_copy() -> bool:
+    return os.getuid() == 0 and CHECKOUT.stat().st_uid == 0
+
+
 def _project_folder() -> Path:
     """The folder the test stack mounts as the lab's project: this checkout, or when root owns it
-    (CI), a copy of its files that uid 1001 owns, made afresh for each test session."""
-    if os.getuid() != 0 or CHECKOUT.stat().st_uid != 0:
+    (CI), a copy of its files that uid 1001 owns (see make_project_folder), one per compose project."""
+    if not _needs_a_copy():
         return CHECKOUT
-    copy = Path(tempfile.gettempdir()) / "workbench-test-project"
-    shutil.rmtree(copy, ignore_errors=True)
+    project = os.environ.get("COMPOSE_PROJECT_NAME", DEFAULT_PROJECT_NAME)
+    return Path(tempfile.gettempdir()) / f"{project}-project"
+
+
+def make_project_folder() -> None:
+    """Copy this checkout's files (tracked and untracked, not ignored) to ROOT when ROOT is a copy;
+    made when the stack starts, so that a test run without the stack never touches a running one."""
+    if ROOT == CHECKOUT:
+        return
+    shutil.rmtree(ROOT, ignore_errors=True)
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=CHECKOUT, capture_output=True, check=True
     ).stdout.decode().split("\0")
     for name in filter(None, listed):
         source = CHECKOUT / name
         if source.is_file():
-            (copy / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy / name)
-    for path in [copy, *copy.rglob("*")]:
+            (ROOT / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, ROOT / name)
+    for path in [ROOT, *ROOT.rglob("*")]:
         os.chown(path, OTHER_UID, OTHER_UID, follow_symlinks=False)
-    return copy
 
 
+def remove_project_folder() -> None:
+    if ROOT != CHECKOUT:
+        shutil.rmtree(ROOT, ignore_errors=True)
+
+
+DEFAULT_PROJECT_NAME = "workbench-test"
 ROOT = _project_folder()
 # What tests leave behind (ignored by git); not a hidden folder, so the lab may open files in it.
 TEST_OUTPUT = ROOT / "tests" / "output"
@@ -52,7 +69,7 @@ SECRETS_DIR = "/run/workbench-secrets"
 def isolated_environment() -> dict[str, str]:
     """The environment the test project runs with: its own name and ports unless the caller set them."""
     env = dict(os.environ)
-    env.setdefault("COMPOSE_PROJECT_NAME", "workbench-test")
+    env.setdefault("COMPOSE_PROJECT_NAME", DEFAULT_PROJECT_NAME)
     env.setdefault("LAB_PORT", "18888")
     env.setdefault("DB_PORT", "15433")
     return env
