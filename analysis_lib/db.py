@@ -155,12 +155,12 @@ atexit.register(_idle.close_all)
 def connect(settings: Settings | None = None) -> sa.Connection:
     """An open connection, with connection failures turned into a readable DatabaseUnavailable.
 
-    Each statement on it commits on its own (autocommit), so a connection kept in a notebook after a
-    read holds no transaction and no lock. For several statements that must succeed or fail together
-    use ``with al.engine().begin() as conn:``."""
+    Its statements run in a transaction until ``commit()``/``rollback()`` or the end of its ``with``
+    block; a connection kept open in a notebook after a read holds that transaction (and its locks)
+    until then. ``al.read`` and ``%sql`` hold none."""
     settings = settings or load_settings()
     try:
-        return engine(settings).connect().execution_options(isolation_level="AUTOCOMMIT")
+        return engine(settings).connect()
     except sa.exc.OperationalError as error:
         reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
         raise DatabaseUnavailable(f"cannot connect to {settings.target} ({settings.source}): {reason}") from None

@@ -37,6 +37,7 @@ from .sources.frame import open_frame
 
 _SHOWN_ROWS = 5
 DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a load waits for its table's lock
+_MAX_LOCK_TIMEOUT = 86_400.0
 
 
 @dataclass
@@ -124,8 +125,8 @@ def write(
 ) -> LoadReport:
     """Write ``batches`` according to ``plan`` in one transaction; LoadError (nothing changed) on failure,
     also when a lock (the table, or another load of it) was not granted within ``lock_timeout`` seconds."""
-    if not lock_timeout > 0:
-        raise LoadError(f"lock_timeout={lock_timeout!r}: give the seconds to wait for the table, more than 0")
+    if not 0 < lock_timeout < _MAX_LOCK_TIMEOUT:
+        raise LoadError(f"lock_timeout={lock_timeout!r}: give the seconds to wait for the table, more than 0 (and under a day)")
     started = time.perf_counter()
     report = LoadReport(table=plan.qualified, rows=0, columns=plan.columns, encoding=encoding)
     preparer = _Preparer(plan)
@@ -395,6 +396,16 @@ class _Writer:
         if self.exists and plan.if_exists == "fail":
             raise LoadError(f"table {plan.qualified} already exists; pass if_exists='replace' or 'append'")
         self.appending = self.exists and plan.if_exists == "append"
+        if self.exists:
+            self._probe_the_table_lock()
+
+    def _probe_the_table_lock(self) -> None:
+        """Take the lock the end of the load needs, and let it go: a session that holds the table (a
+        notebook's open transaction) stops the load now, before the work, not after it."""
+        mode = "ROW EXCLUSIVE" if self.appending else "ACCESS EXCLUSIVE"
+        self._execute("SAVEPOINT analysis_lib_lock_probe")
+        self._execute(f"LOCK TABLE {_quoted(self.plan.schema, self.plan.table)} IN {mode} MODE")
+        self._execute("ROLLBACK TO SAVEPOINT analysis_lib_lock_probe")
 
     def ingest(self, feed: _Feed) -> None:
         """Create the staging table for the first batch and copy the batches into it, each run of batches

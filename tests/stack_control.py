@@ -41,7 +41,11 @@ def make_project_folder() -> None:
     made when the stack starts, so that a test run without the stack never touches a running one."""
     if ROOT == CHECKOUT:
         return
-    shutil.rmtree(ROOT, ignore_errors=True)
+    if ROOT.is_symlink() or (ROOT.exists() and ROOT.stat().st_uid not in (0, OTHER_UID)):
+        raise AssertionError(f"{ROOT} exists and is not a copy this harness made: remove it")
+    if ROOT.exists():
+        shutil.rmtree(ROOT)
+    ROOT.mkdir(mode=0o755)
     listed = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=CHECKOUT, capture_output=True, check=True
     ).stdout.decode().split("\0")
@@ -50,8 +54,9 @@ def make_project_folder() -> None:
         if source.is_file():
             (ROOT / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, ROOT / name)
-    for path in [ROOT, *ROOT.rglob("*")]:
-        os.chown(path, OTHER_UID, OTHER_UID, follow_symlinks=False)
+    for folder, folders, files in os.walk(ROOT):  # only what was made above: regular files and folders
+        for path in [folder, *(os.path.join(folder, name) for name in folders + files)]:
+            os.chown(path, OTHER_UID, OTHER_UID, follow_symlinks=False)
 
 
 def remove_project_folder() -> None:

@@ -6,6 +6,9 @@
 ALTER ROLE :"owner" LOGIN PASSWORD :'password';
 ALTER ROLE analyst LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'analyst_password';
 GRANT CONNECT ON DATABASE :"database" TO analyst;
+-- PUBLIC may make temporary tables by default: the owner still may (appends stage in one), the analyst not.
+REVOKE TEMPORARY ON DATABASE :"database" FROM PUBLIC;
+GRANT TEMPORARY ON DATABASE :"database" TO :"owner";
 -- The owner sees every session's state and query: a load that waits for a lock names who holds it.
 GRANT pg_read_all_stats TO :"owner";
 

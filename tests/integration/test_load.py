@@ -269,9 +269,11 @@ def test_a_load_waits_at_most_lock_timeout_and_names_the_session_that_holds_the_
     assert snapshot(schema) == before
 
 
-def test_lock_timeout_must_be_a_positive_number_of_seconds(schema):
-    with pytest.raises(al.LoadError, match=r"lock_timeout=0: give the seconds to wait for the table, more than 0"):
-        al.load(buurten(3), "buurten", schema=schema, lock_timeout=0)
+@pytest.mark.parametrize("seconds", [0, -1, float("inf"), float("nan")])
+def test_lock_timeout_must_be_a_positive_number_of_seconds(schema, seconds):
+    with pytest.raises(al.LoadError, match=r"lock_timeout=.*: give the seconds to wait for the table, more than 0"):
+        al.load(buurten(3), "buurten", schema=schema, lock_timeout=seconds)
+    assert snapshot(schema) == {}
 
 
 LOADER = """

@@ -113,21 +113,35 @@ def probe_wheel(folder) -> str:
     return path.name
 
 
-def test_pip_install_in_the_lab_goes_to_the_project_and_survives_a_recreated_container(stack):
+def one_cell_notebook(path, source: str) -> None:
+    import json
+
+    path.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "source": source, "metadata": {}, "outputs": [], "execution_count": None}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }))
+
+
+def test_pip_install_in_a_notebook_goes_to_the_project_and_survives_a_recreated_container(stack):
     local = ROOT / ".local"
     existed = local.exists()
     try:
         with lab_writable_folder(stack, "pip") as folder:
-            wheel = f"{folder.relative_to(ROOT)}/{probe_wheel(folder)}"
-            installed = stack.exec("lab", "python", "-m", "pip", "install", "--no-index", "--no-deps", wheel)
-            assert "Successfully installed wbprobe-1.0" in installed.stdout, installed.stdout + installed.stderr
-        stack.compose("up", "--detach", "--wait", "--force-recreate", "lab")
-        assert stack.exec("lab", "python", "-c", "import wbprobe; print(wbprobe.VALUE, wbprobe.__file__)").stdout.split() == [
-            "42", "/home/lab/work/.local/lib/python3.13/site-packages/wbprobe.py"
-        ]
+            relative = folder.relative_to(ROOT)
+            one_cell_notebook(folder / "install.ipynb", f"%pip install --no-index --no-deps /home/lab/work/{relative}/{probe_wheel(folder)}")
+            one_cell_notebook(folder / "use.ipynb", "import wbprobe\nprint(wbprobe.VALUE, wbprobe.__file__)")
+            stack.exec("lab", "analysis-lib", "run", f"{relative}/install.ipynb", "--output-dir", f"{relative}/reports")
+            assert "Successfully installed wbprobe-1.0" in (folder / "reports" / "install" / "defaults" / "report.html").read_text()
+            stack.compose("up", "--detach", "--wait", "--force-recreate", "lab")
+            stack.exec("lab", "analysis-lib", "run", f"{relative}/use.ipynb", "--output-dir", f"{relative}/reports")
+            html = (folder / "reports" / "use" / "defaults" / "report.html").read_text()
+            assert "42 /home/lab/work/.local/lib/python3.13/site-packages/wbprobe.py" in html
         module = local / "lib" / "python3.13" / "site-packages" / "wbprobe.py"
         assert (module.stat().st_uid, module.stat().st_gid) == (ROOT.stat().st_uid, ROOT.stat().st_gid)
+        # the server and the tools do not see it
+        hidden = stack.exec("lab", "python", "-c", "import wbprobe", check=False)
+        assert hidden.returncode == 1 and "No module named 'wbprobe'" in hidden.stderr
     finally:
-        stack.exec("lab", "python", "-m", "pip", "uninstall", "--yes", "wbprobe", check=False)
         if not existed:
             shutil.rmtree(local, ignore_errors=True)

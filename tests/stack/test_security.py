@@ -191,6 +191,7 @@ def test_the_analyst_role_reads_every_schema_made_after_it_and_changes_nothing(s
                 f"CREATE TABLE {schema}.mine (id int)",
                 f"DROP TABLE {schema}.made_by_hand",
                 "CREATE SCHEMA mine",
+                "CREATE TEMP TABLE mine (id int)",
             ):
                 try:
                     analyst.execute(statement)
@@ -219,7 +220,7 @@ def test_a_lab_uid_that_cannot_write_the_project_folder_says_so_with_its_fix(sta
     try:
         remapped.compose("up", "--detach", "lab")
         problem = wait_for_problem(remapped)
-        assert f"belongs to uid:gid {owner} and the lab, running as 4321:4322, cannot write to it" in problem
+        assert f"belongs to uid:gid {owner} and the lab, running as 4321:4322, cannot write to it." in problem
         assert f"Remove LAB_UID/LAB_GID from .env, or set them to {owner}" in problem
         checked = remapped.exec("lab", "analysis-lib", "check", check=False)
         assert checked.returncode == 1 and "problem: the project folder" in checked.stderr
@@ -237,7 +238,8 @@ def test_a_project_folder_that_root_owns_gets_the_fix_and_nothing_runs_as_root(s
     if os.getuid() != 0:
         pytest.skip("making a folder that root owns needs root")
     project = tmp_path / "root-owned-project"
-    project.mkdir(mode=0o755)
+    project.mkdir(mode=0o777)  # even writable for everyone: what the lab wrote there would not be the owner's
+    project.chmod(0o777)
     shutil.copy(ROOT / "docker-compose.yml", project)  # the images are built already
     rooted = ComposeStack(
         {**stack.env, "COMPOSE_PROJECT_NAME": f"{stack.env['COMPOSE_PROJECT_NAME']}-rooted", "LAB_PORT": "0", "DB_PORT": "0"},
@@ -246,12 +248,38 @@ def test_a_project_folder_that_root_owns_gets_the_fix_and_nothing_runs_as_root(s
     try:
         rooted.compose("up", "--detach", "lab")
         problem = wait_for_problem(rooted)
-        assert "belongs to uid:gid 0:0 and the lab, running as 1000:1000, cannot write to it; the lab never runs as root" in problem
-        assert "sudo chown -R 1000:1000 <the project folder> (or clone it as your own user, not root)" in problem
+        assert "belongs to root, and the lab never runs as root: it runs as 1000:1000" in problem
+        assert "sudo chown -R $(id -u):$(id -g) <the project folder> (or clone it again as yourself, not as root)" in problem
         assert "0" not in rooted.process_users("lab")
-        assert "cannot write to it" in wait_for_health_output(rooted)
+        assert "belongs to root" in wait_for_health_output(rooted)
     finally:
         rooted.compose("down", "--volumes", check=False)
+
+
+@pytest.mark.parametrize(("uid", "gid", "runs_as"), [("00", "0", "1000:1000"), ("4294967295", "5", None), ("1234", "100", "1234:100")])
+def test_lab_uid_and_gid_can_never_make_the_lab_root(stack, uid, gid, runs_as):
+    """Numbers that mean root (00), 'no change' (2^32 - 1) or group root are refused or replaced; an
+    existing group (100, users) is the group of what exec'd programs write too."""
+    image = stack.config()["services"]["lab"]["image"]
+    environment = ["--env", f"LAB_UID={uid}", "--env", f"LAB_GID={gid}"]
+    if runs_as is None:
+        refused = subprocess.run(["docker", "run", "--rm", *environment, image, "true"], capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 1 and "ids go up to 4294967294" in refused.stderr
+        return
+    name = f"lab-ids-{uuid.uuid4().hex[:8]}"
+    subprocess.run(["docker", "run", "--detach", "--name", name, *environment, image, "sleep", "120"], check=True, capture_output=True)
+    try:
+        for _ in range(50):  # until the entrypoint has exec'd sleep
+            listed = subprocess.run(["/usr/bin/docker", "top", name, "-eo", "pid,uid,gid,comm"], capture_output=True, text=True).stdout
+            if "sleep" in listed:
+                break
+            time.sleep(0.1)
+        assert {tuple(line.split()[1:3]) for line in listed.splitlines()[1:]} == {tuple(runs_as.split(":"))}, listed  # tini, sleep
+        exec_ids = subprocess.run(["docker", "exec", name, "as-lab-user", "sh", "-c", "echo $(id -u):$(id -g)"],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+        assert exec_ids == runs_as
+    finally:
+        subprocess.run(["docker", "rm", "--force", name], capture_output=True)
 
 
 def wait_for_problem(stack: ComposeStack, timeout: float = 120) -> str:
