@@ -100,20 +100,22 @@ def test_library_tests_pass_inside_the_lab_container_on_its_python(stack):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
 
 
-def test_lab_healthcheck_follows_another_port_and_base_url(stack):
+def test_lab_healthcheck_follows_another_port_and_base_url_and_a_wide_bind_is_warned_about(stack):
     image = stack.config()["services"]["lab"]["image"]
     name = f"lab-health-{uuid.uuid4().hex[:8]}"
     script = "umask 077; echo token-for-this-test > /tmp/token; exec start-lab --ServerApp.port=9999"
     subprocess.run(
         ["docker", "run", "--detach", "--name", name, "--user", "1000:1000", "--env", "JUPYTER_TOKEN_FILE=/tmp/token",
-         "--env", "LAB_BASE_URL=/analysis/", "--entrypoint", "tini", image, "--", "bash", "-c", script],
+         "--env", "LAB_BASE_URL=/analysis/", "--env", "LAB_BIND=0.0.0.0", "--entrypoint", "tini", image, "--", "bash", "-c", script],
         check=True, capture_output=True,
     )
     try:
         deadline = time.monotonic() + 90
         while (health := container_health(name)) == "starting" and time.monotonic() < deadline:
             time.sleep(1)
-        assert health == "healthy", subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr
+        log = subprocess.run(["docker", "logs", name], capture_output=True, text=True).stderr
+        assert health == "healthy", log
+        assert "start-lab: WARNING: the lab is published on 0.0.0.0 and serves plain HTTP" in log
     finally:
         subprocess.run(["docker", "rm", "--force", name], capture_output=True)
 
@@ -122,3 +124,30 @@ def container_health(name: str) -> str:
     return subprocess.run(
         ["docker", "inspect", "--format", "{{.State.Health.Status}}", name], capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def test_lab_settings_are_kept_in_the_project_folder(stack):
+    """What the settings editor saves outlives the container: it is written into the project."""
+    token = stack.secret("jupyter_token")
+    theme = "@jupyterlab/apputils-extension:themes"
+    settings = ROOT / ".jupyter" / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    before = settings.read_text() if settings.exists() else None
+    saved = requests.put(
+        f"{stack.lab_url()}/lab/api/settings/{theme}", json={"raw": '{"theme": "JupyterLab Dark"}'},
+        headers={"Authorization": f"token {token}"}, timeout=30,
+    )
+    try:
+        assert saved.status_code == 204, saved.text
+        assert "JupyterLab Dark" in settings.read_text()
+        assert (settings.stat().st_uid, settings.stat().st_gid) == (ROOT.stat().st_uid, ROOT.stat().st_gid)
+    finally:
+        if before is None:
+            settings.unlink(missing_ok=True)
+        else:
+            settings.write_text(before)
+
+
+def test_postgresql_runs_with_the_memory_settings_compose_gives_it(stack):
+    shown = stack.exec("db", "psql", "-U", "postgres", "-At", "-c",
+                       "SELECT current_setting('shared_buffers'), current_setting('work_mem'), current_setting('effective_cache_size')")
+    assert shown.stdout.strip() == "512MB|64MB|2GB"
