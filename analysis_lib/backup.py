@@ -92,8 +92,7 @@ def restore(path: str | os.PathLike, *, database: str | None = None, force: bool
     if tables and not force:
         raise BackupError(f"database {target} already has {tables} tables; pass force=True (--force) to overwrite them")
     with tempfile.NamedTemporaryFile("w", suffix=".list") as selection:
-        # PostGIS and its spatial_ref_sys, like the event trigger, belong to the server's superuser and
-        # are in every database made from template_postgis already: leave them out
+        # in every database made from template_postgis already, and the superuser's to restore
         kept = [line for line in contents.splitlines() if not _superusers(line)]
         selection.write("".join(line + "\n" for line in kept))
         selection.flush()
@@ -107,7 +106,10 @@ def restore(path: str | os.PathLike, *, database: str | None = None, force: bool
 
 
 def _superusers(line: str) -> bool:
-    return any(part in line for part in (" EXTENSION ", "spatial_ref_sys", " EVENT TRIGGER ", f" {_ADMIN_SCHEMA} "))
+    """The dump's entries that only the server's superuser may restore: PostGIS, the event trigger and
+    its schema, and the privileges on PostgreSQL's own functions (large objects: see roles.sql)."""
+    parts = (" EXTENSION ", "spatial_ref_sys", " EVENT TRIGGER ", f" {_ADMIN_SCHEMA} ", " ACL pg_catalog ")
+    return any(part in line for part in parts)
 
 
 def _run(command: list[str], tool: str, settings: Settings | None = None, *, failure: str | None = None) -> str:

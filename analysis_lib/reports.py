@@ -116,6 +116,7 @@ def run(
     failed = failed_notebook_path(target)
     _prepare_output(target)
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    scratch.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the report from the folder's group
     try:
         executed = scratch / "notebook.ipynb"
         _execute(path, executed, values, timeout=timeout, kernel_name=kernel_name, failed=failed,
@@ -128,6 +129,15 @@ def run(
         shutil.rmtree(scratch, ignore_errors=True)  # nothing left there after a successful rename
     failed.unlink(missing_ok=True)
     return Report(notebook=target / "notebook.ipynb", html=target / "report.html", parameters=values)
+
+
+def _umask() -> int:
+    """This process's umask, read without setting it (os.umask would, for every thread)."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 0o022
+    return next((int(line.split()[1], 8) for line in status.splitlines() if line.startswith("Umask:")), 0o022)
 
 
 def _has_parameters_cell(path: Path) -> bool:

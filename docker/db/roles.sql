@@ -9,6 +9,12 @@ GRANT CONNECT ON DATABASE :"database" TO analyst;
 -- PUBLIC may make temporary tables by default: the owner still may (appends stage in one), the analyst not.
 REVOKE TEMPORARY ON DATABASE :"database" FROM PUBLIC;
 GRANT TEMPORARY ON DATABASE :"database" TO :"owner";
+-- Large objects need no privilege to create, and one the owner cannot read stops every pg_dump: only
+-- the owner may make them.
+REVOKE EXECUTE ON FUNCTION pg_catalog.lo_creat(integer), pg_catalog.lo_create(oid),
+  pg_catalog.lo_from_bytea(oid, bytea), pg_catalog.lo_import(text), pg_catalog.lo_import(text, oid) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION pg_catalog.lo_creat(integer), pg_catalog.lo_create(oid),
+  pg_catalog.lo_from_bytea(oid, bytea) TO :"owner";
 -- The owner sees every session's state and query: a load that waits for a lock names who holds it.
 GRANT pg_read_all_stats TO :"owner";
 

@@ -138,6 +138,8 @@ def test_a_notebook_without_a_parameters_cell_runs_and_refuses_parameters(tmp_pa
     plain = notebook(tmp_path, "x = 6 * 7", "print('answer', x)", parameters=None, name="plain")
     report = run(plain, output_dir=tmp_path / "reports", read_only=False)
     assert report.html == tmp_path / "reports" / "plain" / "defaults" / "report.html"
+    (tmp_path / "made-here").mkdir()
+    assert report.html.parent.stat().st_mode & 0o777 == (tmp_path / "made-here").stat().st_mode & 0o777  # not mkdtemp's 0700
     assert "answer 42" in outputs(report.notebook) and "answer 42" in report.html.read_text()
     with pytest.raises(ReportError, match=r"plain\.ipynb takes no parameters \(x given\): it has no cell tagged 'parameters'"):
         run(plain, {"x": "1"}, output_dir=tmp_path / "reports", read_only=False)
