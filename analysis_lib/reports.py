@@ -115,6 +115,7 @@ def run(
     target = Path(output_dir) / path.stem / folder_name(values)
     failed = failed_notebook_path(target)
     _prepare_output(target)
+    _claim_for(path, target.parent, Path(output_dir))
     scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
     scratch.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the report from the folder's group
     try:
@@ -249,6 +250,28 @@ def _prepare_output(target: Path) -> None:
         raise ReportError(f"cannot write reports under {target.parent}: {error.strerror}") from None
     if not os.access(target.parent, os.W_OK):
         raise ReportError(f"cannot write reports under {target.parent}: not writable by uid {os.getuid()}")
+
+
+_NOTEBOOK_MARK = ".notebook"  # in reports/<notebook>/: which notebook's reports these are
+
+
+def _claim_for(notebook: Path, folder: Path, output_dir: Path) -> None:
+    """reports/<name>/ is named after the notebook's file name alone: two notebooks of one name in
+    different folders would overwrite each other's reports. The folder remembers its notebook (by its
+    path relative to the output folder's parent, the same inside the lab and on the host) and refuses
+    another."""
+    own = os.path.relpath(notebook.resolve(), output_dir.resolve().parent)
+    mark = folder / _NOTEBOOK_MARK
+    try:
+        earlier = mark.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        mark.write_text(own + "\n", encoding="utf-8")
+        return
+    if earlier != own:
+        raise ReportError(
+            f"{folder} holds the reports of {earlier}, not of {own}: two notebooks of one name would overwrite"
+            " each other's reports; give this one another output folder (output_dir=, --output-dir) or another file name"
+        )
 
 
 def _kernel_environment(read_only: bool) -> dict[str, str]:

@@ -159,7 +159,7 @@ def test_a_failing_cell_is_named_and_no_report_is_made(tmp_path):
     assert not report_folder.exists()
     assert failure.value.failed_notebook == report_folder.parent / "defaults.failed.ipynb"
     assert failure.value.failed_notebook.exists()
-    assert [p.name for p in (tmp_path / "reports" / "rapport").iterdir()] == ["defaults.failed.ipynb"]
+    assert [p.name for p in (tmp_path / "reports" / "rapport").iterdir() if p.name != ".notebook"] == ["defaults.failed.ipynb"]
 
 
 def test_failed_runs_whose_values_differ_after_a_dot_keep_a_failed_notebook_each(tmp_path):
@@ -167,7 +167,7 @@ def test_failed_runs_whose_values_differ_after_a_dot_keep_a_failed_notebook_each
     for value in ("3.5", "3.75"):
         with pytest.raises(ReportFailed, match=f"drempel {value}"):
             run(path, {"drempel": value}, output_dir=tmp_path / "reports", read_only=False)
-    kept = sorted(p.name for p in (tmp_path / "reports" / "rapport").iterdir())
+    kept = sorted(p.name for p in (tmp_path / "reports" / "rapport").iterdir() if p.name != ".notebook")
     assert kept == ["drempel=3.5.failed.ipynb", "drempel=3.75.failed.ipynb"]
     assert "drempel 3.75" in (tmp_path / "reports" / "rapport" / "drempel=3.75.failed.ipynb").read_text()
 
@@ -304,3 +304,16 @@ def al_owner() -> str:
     import analysis_lib as al
 
     return al.server_info().current_user
+
+
+def test_two_notebooks_of_one_name_never_share_a_report_folder(tmp_path):
+    (tmp_path / "analyse").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    first = notebook(tmp_path / "notebooks", "print('first')", parameters=None, name="wijk")
+    other = notebook(tmp_path / "analyse", "print('other')", parameters=None, name="wijk")
+    reports = tmp_path / "reports"
+    run(first, output_dir=reports, read_only=False)
+    run(first, output_dir=reports, read_only=False)  # the same notebook again: its own folder
+    with pytest.raises(ReportError, match=r"holds the reports of notebooks/wijk\.ipynb, not of analyse/wijk\.ipynb"):
+        run(other, output_dir=reports, read_only=False)
+    assert "first" in outputs(reports / "wijk" / "defaults" / "notebook.ipynb")
