@@ -175,7 +175,7 @@ def _add_sample_data_parser(commands) -> None:
     )
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the number of points (1: 20,000 meldingen)")
     parser.add_argument("--seed", type=int, default=2024, help="the same seed gives the same data")
-    parser.add_argument("--schema", default="public")
+    parser.add_argument("--schema", default="public", help="the schema the tables go into (it must exist; default public)")
     parser.add_argument("--files", metavar="DIR", help="write it as files (GeoPackage, CSV, GeoJSON) into DIR instead of loading it")
     parser.set_defaults(handler=sample_data_command)
 
@@ -200,7 +200,7 @@ def _add_load_parser(commands) -> None:
     )
     parser.add_argument("path", help="the file to import")
     parser.add_argument("--table", required=True, help="target table (lower-case letters, digits, _)")
-    parser.add_argument("--schema", default="public")
+    parser.add_argument("--schema", default="public", help="the schema the table goes into (it must exist; default public)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--replace", dest="if_exists", action="store_const", const="replace", help="replace the table if it exists")
     mode.add_argument("--append", dest="if_exists", action="store_const", const="append", help="append to the table")

@@ -69,7 +69,7 @@ class LoadReport:
         if self.renamed:
             shown = [f"{old!r} -> {new}" for old, new in list(self.renamed.items())[:8]]
             more = len(self.renamed) - len(shown)
-            lines.append("  renamed: " + ", ".join(shown) + (f" and {more} more (see .columns)" if more else ""))
+            lines.append("  renamed: " + ", ".join(shown) + (f" and {more} more (report.columns in Python lists them all)" if more else ""))
         if self.repaired_rows:
             lines.append(f"  repaired {self.repaired} invalid geometries (rows {_rows(self.repaired_rows)})")
         if self.nulled_rows:
