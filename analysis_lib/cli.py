@@ -14,7 +14,7 @@ from .batch import parameter_sets, run_batch, scheduler_address, summary
 from .db import server_info
 from .errors import AnalysisLibError
 from .files import import_file
-from .ingest import DEFAULT_LOCK_TIMEOUT
+from .plan import DEFAULT_LOCK_TIMEOUT
 from .reports import DEFAULT_OUTPUT_DIR, ReportError, run
 from .sample_data import load_sample_data, write_files
 from .sources.text_types import TYPE_NAMES

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .errors import InputFileError
-from .ingest import DEFAULT_LOCK_TIMEOUT, LoadReport, existing_columns, write
-from .plan import Options, decide
+from .ingest import LoadReport, existing_columns, write
+from .plan import DEFAULT_LOCK_TIMEOUT, Options, decide
 from .sources import csv, excel, ogr, parquet
 from .sources.source import Source
 
@@ -69,13 +69,13 @@ def import_file(
         table=table, schema=schema, if_exists=if_exists, crs=crs, target_crs=target_crs, geometry=geometry, x=x, y=y,
         columns=list(columns) if columns is not None else None, column_types=dict(column_types or {}),
         null_values=tuple(null_values), make_valid=make_valid, z=z, geometry_type=geometry_type, primary_key=primary_key,
-        spatial_index=spatial_index, check_extent=check_extent,
+        spatial_index=spatial_index, check_extent=check_extent, lock_timeout=lock_timeout,
     )
     source = _opened(path, layer=layer, encoding=encoding, separator=separator, decimal=decimal, skip_rows=(skip_rows, skip_rows_after_header),
                      skip_bad_lines=skip_bad_lines, null_values=options.null_values, batch_size=batch_size)
     existing = existing_columns(schema, table) if if_exists == "append" else None
     plan, batches = decide(source, options, existing=existing)
-    report = write(plan, batches, total=source.total, progress=progress, encoding=source.encoding, lock_timeout=lock_timeout)
+    report = write(plan, batches, total=source.total, progress=progress, encoding=source.encoding)
     report.seconds = time.perf_counter() - started  # reading the file to type it counts too
     return report
 

@@ -31,13 +31,11 @@ from . import extent
 from . import geometry as geo
 from .db import adbc_connection
 from .errors import LoadError
-from .plan import Batch, Options, Plan, decide
+from .plan import DEFAULT_LOCK_TIMEOUT, Batch, Options, Plan, decide
 from .sources.encoding import Encoding
 from .sources.frame import open_frame
 
 _SHOWN_ROWS = 5
-DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a load waits for its table's lock
-_MAX_LOCK_TIMEOUT = 86_400.0
 
 
 @dataclass
@@ -112,21 +110,16 @@ def load(
     options = Options(
         table=table, schema=schema, if_exists=if_exists, crs=crs, target_crs=target_crs, primary_key=primary_key,
         spatial_index=spatial_index, make_valid=make_valid, z=z, geometry_type=geometry_type,
-        null_values=tuple(null_values), check_extent=check_extent,
+        null_values=tuple(null_values), check_extent=check_extent, lock_timeout=lock_timeout,
     )
     source = open_frame(data)
     plan, batches = decide(source, options, existing=existing_columns(schema, table) if if_exists == "append" else None)
-    return write(plan, batches, total=source.total, progress=progress, lock_timeout=lock_timeout)
+    return write(plan, batches, total=source.total, progress=progress)
 
 
-def write(
-    plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: bool | None, encoding: Encoding | None = None,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-) -> LoadReport:
+def write(plan: Plan, batches: Iterable[Batch], *, total: int | None, progress: bool | None, encoding: Encoding | None = None) -> LoadReport:
     """Write ``batches`` according to ``plan`` in one transaction; LoadError (nothing changed) on failure,
-    also when a lock (the table, or another load of it) was not granted within ``lock_timeout`` seconds."""
-    if not 0 < lock_timeout < _MAX_LOCK_TIMEOUT:
-        raise LoadError(f"lock_timeout={lock_timeout!r}: give the seconds to wait for the table, more than 0 (and under a day)")
+    also when a lock (the table, or another load of it) was not granted within the plan's lock_timeout."""
     started = time.perf_counter()
     report = LoadReport(table=plan.qualified, rows=0, columns=plan.columns, encoding=encoding)
     preparer = _Preparer(plan)
@@ -136,7 +129,7 @@ def write(
         try:
             with adbc_connection() as connection:
                 with connection.cursor() as cursor, _progress_bar(plan, total, progress) as feed.bar:
-                    writer = _Writer(cursor, plan, lock_timeout)
+                    writer = _Writer(cursor, plan)
                     writer.ingest(feed)
                     if (error := preparer.outside_error) is not None:
                         raise error
@@ -150,7 +143,7 @@ def write(
             if feed.error is not None:
                 raise feed.error from None  # the input's own error, which reached the driver as a broken stream
             if getattr(error, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
-                raise LoadError(_waited_message(plan, lock_timeout)) from None
+                raise LoadError(_waited_message(plan)) from None
             raise LoadError(f"loading {plan.qualified} failed, nothing was changed: {_database_message(error)}") from None
     report.geometry = preparer.column
     report.seconds = time.perf_counter() - started
@@ -350,7 +343,7 @@ def _load_lock_key(plan: Plan) -> str:
     return f"analysis_lib.load {plan.qualified}"
 
 
-def _waited_message(plan: Plan, lock_timeout: float) -> str:
+def _waited_message(plan: Plan) -> str:
     """Who holds what the load waited for: sessions with a lock on the table (a notebook's open
     transaction, say) or the advisory lock of another load of it."""
     with adbc_connection() as connection, connection.cursor() as cursor:
@@ -371,7 +364,7 @@ def _waited_message(plan: Plan, lock_timeout: float) -> str:
         for pid, user, application, state, seconds, query in holders
     ) or "a session that has ended since"
     return (
-        f"loading {plan.qualified} waited {lock_timeout:g} s for a lock and gave up, nothing was changed: held by {shown}."
+        f"loading {plan.qualified} waited {plan.lock_timeout:g} s for a lock and gave up, nothing was changed: held by {shown}."
         " Finish that work (commit or roll back in that session, or restart its notebook's kernel), end it with"
         " SELECT pg_terminate_backend(pid), or let the load wait longer (lock_timeout=seconds, --lock-timeout)"
     )
@@ -381,7 +374,7 @@ class _Writer:
     """The statements of one load, in order: lock, check, stage, fill (widening the geometry column
     when a batch needs it), index, swap."""
 
-    def __init__(self, cursor, plan: Plan, lock_timeout: float):
+    def __init__(self, cursor, plan: Plan):
         self.cursor = cursor
         self.plan = plan
         self.column: geo.GeometryColumn | None = None  # the staging table's geometry column type
@@ -389,7 +382,7 @@ class _Writer:
         self.target_columns: dict[str, str] | None = None
         self.staging = f"_load_{plan.table[:40]}_{uuid.uuid4().hex[:8]}"
         # every lock of this transaction, the advisory one included, is waited for at most this long
-        cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(lock_timeout * 1000))}")
+        cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(plan.lock_timeout * 1000))}")
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", parameters=(_load_lock_key(plan),))
         cursor.fetchall()
         self.exists = self._table_exists()

@@ -26,6 +26,8 @@ from .sources.source import Column, RawBatch, Source
 from .sources.text_types import TYPE_NAMES, arrow_type, check_scale, check_whole_days, convert, without_markers
 
 IF_EXISTS = ("fail", "replace", "append")
+DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a load waits for its table's lock
+MAX_LOCK_TIMEOUT = 86_400.0
 GEOMETRY_COLUMN = "geom"
 # x/y column pairs by name (after snake_case); the first of each pair is x
 XY_NAMES = [
@@ -58,6 +60,7 @@ class Options:
     primary_key: object = None
     spatial_index: bool = True
     check_extent: bool = True
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT  # seconds the writer waits for a lock another session holds
 
     def __post_init__(self):
         checked_name(self.table, "table name")
@@ -66,6 +69,8 @@ class Options:
             raise LoadError(f"if_exists={self.if_exists!r} is not one of {', '.join(IF_EXISTS)}")
         if self.z not in geo.Z_POLICIES:
             raise LoadError(f"z={self.z!r} is not one of {', '.join(geo.Z_POLICIES)}")
+        if not 0 < self.lock_timeout < MAX_LOCK_TIMEOUT:
+            raise LoadError(f"lock_timeout={self.lock_timeout!r}: give the seconds to wait for the table, more than 0 (and under a day)")
         for name, type_name in self.column_types.items():
             if type_name not in TYPE_NAMES:
                 raise LoadError(f"column_types: {name!r}: {type_name!r} is not one of {', '.join(TYPE_NAMES)}")
@@ -121,6 +126,7 @@ class Plan:
     make_valid: bool
     z: str
     columns: dict[str, str]  # input name -> column name in the table
+    lock_timeout: float
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -186,7 +192,7 @@ def decide(source: Source, options: Options, *, existing: Mapping[str, str] | No
         table=options.table, schema=options.schema, if_exists=options.if_exists, source=source.name, attributes=attributes,
         geometry=geometry, primary_key=_primary_key(options.primary_key, columns), spatial_index=options.spatial_index,
         null_values=_numbers_of(options.null_values), null_values_given=tuple(options.null_values), make_valid=options.make_valid, z=options.z,
-        columns=columns, notes=notes,
+        columns=columns, lock_timeout=options.lock_timeout, notes=notes,
     )
     return plan, _batches(plan, source, chain([(first, first_decoded)], ((batch, None) for batch in raw)), options)
 

@@ -16,8 +16,8 @@ import json
 import os
 import re
 import shutil
-import tempfile
 import urllib.parse
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,7 +88,7 @@ def checked_parameters(notebook: str | os.PathLike, given: Mapping[str, Any]) ->
     """``given`` converted to the types of the notebook's defaults; ReportError for unknown or wrong ones."""
     declared = parameters_of(notebook)
     unknown = sorted(set(given) - set(declared))
-    if unknown and not _has_parameters_cell(_existing(notebook)):
+    if unknown and not declared and not _has_parameters_cell(_existing(notebook)):
         raise ReportError(
             f"{notebook} takes no parameters ({', '.join(unknown)} given): it has no cell tagged 'parameters';"
             " tag the cell that sets the defaults to run it with other values"
@@ -116,8 +116,9 @@ def run(
     failed = failed_notebook_path(target)
     _prepare_output(target)
     _claim_for(path, target.parent, Path(output_dir))
-    scratch = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    scratch.chmod(0o777 & ~_umask())  # mkdtemp's 0700 would hide the report from the folder's group
+    # a folder of the usual mode (mkdtemp's 0700 would hide the report from the folder's group)
+    scratch = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}"
+    scratch.mkdir()
     try:
         executed = scratch / "notebook.ipynb"
         _execute(path, executed, values, timeout=timeout, kernel_name=kernel_name, failed=failed,
@@ -130,15 +131,6 @@ def run(
         shutil.rmtree(scratch, ignore_errors=True)  # nothing left there after a successful rename
     failed.unlink(missing_ok=True)
     return Report(notebook=target / "notebook.ipynb", html=target / "report.html", parameters=values)
-
-
-def _umask() -> int:
-    """This process's umask, read without setting it (os.umask would, for every thread)."""
-    try:
-        status = Path("/proc/self/status").read_text()
-    except OSError:
-        return 0o022
-    return next((int(line.split()[1], 8) for line in status.splitlines() if line.startswith("Umask:")), 0o022)
 
 
 def _has_parameters_cell(path: Path) -> bool:
