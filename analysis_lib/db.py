@@ -37,7 +37,40 @@ def read_only_engine() -> Engine:
 
 @functools.cache
 def _engine_for(settings: Settings, *, autocommit: bool = False) -> Engine:
-    return sa.create_engine(settings.url, pool_pre_ping=True, **({"isolation_level": "AUTOCOMMIT"} if autocommit else {}))
+    if autocommit:
+        return sa.create_engine(settings.url, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
+    made = sa.create_engine(settings.url, pool_pre_ping=True)
+    made._connection_cls = ReadsEndTheirTransaction  # what made.connect() returns (test_connections fails if this moves)
+    return made
+
+
+class ReadsEndTheirTransaction(sa.Connection):
+    """A connection whose read that began a transaction also ends it, so a connection a notebook
+    keeps after ``pd.read_sql(q, conn)`` holds no snapshot and no lock a load would wait for.
+
+    Only a transaction the statement itself began is committed, and only when it returned rows
+    already fetched, wrote nothing (PostgreSQL assigned it no transaction id) and runs at the default
+    isolation. Explicit transactions (``with conn.begin():``), statements after a write ("commit as
+    you go"), streamed results and repeatable-read snapshots are left as they are.
+    """
+
+    def _execute_context(self, *args, **kwargs):
+        # every execute(), scalar(), exec_driver_sql() and inspector query passes through here
+        began_here = not self.in_transaction()
+        result = super()._execute_context(*args, **kwargs)
+        if began_here and self._only_read(result):
+            self.commit()
+        return result
+
+    def _only_read(self, result) -> bool:
+        if not (self.in_transaction() and not self.in_nested_transaction() and result.returns_rows):
+            return False
+        options = result.context.execution_options
+        if options.get("stream_results") or options.get("yield_per"):
+            return False
+        if options.get("isolation_level", "READ COMMITTED") != "READ COMMITTED":
+            return False
+        return bool(self.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar())
 
 
 def adbc_uri(settings: Settings | None = None) -> str:
@@ -155,9 +188,9 @@ atexit.register(_idle.close_all)
 def connect(settings: Settings | None = None) -> sa.Connection:
     """An open connection, with connection failures turned into a readable DatabaseUnavailable.
 
-    Its statements run in a transaction until ``commit()``/``rollback()`` or the end of its ``with``
-    block; a connection kept open in a notebook after a read holds that transaction (and its locks)
-    until then. ``al.read`` and ``%sql`` hold none."""
+    A read that begins a transaction ends it (see ReadsEndTheirTransaction), so a connection kept
+    open in a notebook holds no lock after a read; writes wait for ``commit()`` as usual, and
+    ``with conn.begin():`` stays one transaction."""
     settings = settings or load_settings()
     try:
         return engine(settings).connect()

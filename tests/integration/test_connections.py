@@ -5,6 +5,7 @@ import multiprocessing
 import time
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 import sqlalchemy as sa
@@ -116,3 +117,54 @@ def test_a_transaction_begun_on_the_engine_is_still_one(scratch_table):
         conn.execute(sa.text(f'INSERT INTO "{scratch_table}" VALUES (1)'))
         1 / 0
     assert al.read(f'SELECT count(*) AS n FROM "{scratch_table}"')["n"].iloc[0] == 0
+
+
+@pytest.mark.parametrize("opened_by", ["al.connect()", "al.engine().connect()"])
+def test_a_connection_a_notebook_keeps_after_a_read_holds_no_transaction(scratch_table, opened_by):
+    al.load(gpd.GeoDataFrame({"n": [1, 2, 3]}, geometry=shapely.points([121000] * 3, [487000] * 3), crs="EPSG:28992"), scratch_table)
+    kept = al.connect() if opened_by == "al.connect()" else al.engine().connect()
+    try:
+        rows = kept.execute(sa.text(f'SELECT n FROM "{scratch_table}" ORDER BY n'))
+        pid = kept.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        assert session_state(pid) == "idle"
+        assert rows.scalars().all() == [1, 2, 3]  # fetched after the read's transaction ended
+        assert pd.read_sql(f'SELECT count(*) AS n FROM "{scratch_table}"', kept)["n"].iloc[0] == 3
+        assert session_state(pid) == "idle"
+        al.load(gpd.GeoDataFrame({"n": [4]}, geometry=shapely.points([121000], [487000]), crs="EPSG:28992"), scratch_table,
+                if_exists="replace", lock_timeout=3)
+        with kept.begin():  # a read before does not leave "a transaction is already begun"
+            assert kept.execute(sa.text(f'SELECT n FROM "{scratch_table}"')).scalar() == 4
+    finally:
+        kept.close()
+
+
+def test_writes_on_a_kept_connection_still_wait_for_commit_or_rollback(scratch_table):
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE TABLE "{scratch_table}" (n int)'))
+    with al.connect() as conn:
+        conn.execute(sa.text(f'INSERT INTO "{scratch_table}" VALUES (1)'))
+        assert conn.execute(sa.text(f'SELECT count(*) FROM "{scratch_table}"')).scalar() == 1  # a read after a write
+        assert session_state(conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()) == "idle in transaction"
+        conn.rollback()
+        assert conn.execute(sa.text(f'SELECT count(*) FROM "{scratch_table}"')).scalar() == 0
+        conn.execute(sa.text(f"INSERT INTO \"{scratch_table}\" SELECT n FROM generate_series(1, 2) n RETURNING n"))
+        conn.rollback()  # a write that returns rows is still a write
+        assert conn.execute(sa.text(f'SELECT count(*) FROM "{scratch_table}"')).scalar() == 0
+    with pytest.raises(ZeroDivisionError), al.connect() as conn, conn.begin():
+        assert conn.execute(sa.text(f'SELECT count(*) FROM "{scratch_table}"')).scalar() == 0
+        conn.execute(sa.text(f'INSERT INTO "{scratch_table}" VALUES (2)'))
+        1 / 0
+    assert al.read(f'SELECT count(*) AS n FROM "{scratch_table}"')["n"].iloc[0] == 0
+
+
+def test_streamed_and_repeatable_read_results_keep_their_transaction(scratch_table):
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f'CREATE TABLE "{scratch_table}" AS SELECT n FROM generate_series(1, 5000) n'))
+    with al.connect() as conn:
+        streamed = conn.execution_options(stream_results=True).execute(sa.text(f'SELECT n FROM "{scratch_table}" ORDER BY n'))
+        assert conn.in_transaction()
+        assert sum(1 for _ in streamed) == 5000
+        conn.rollback()
+        snapshot = conn.execution_options(isolation_level="REPEATABLE READ")
+        assert snapshot.execute(sa.text(f'SELECT count(*) FROM "{scratch_table}"')).scalar() == 5000
+        assert snapshot.in_transaction()
