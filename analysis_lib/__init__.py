@@ -23,6 +23,7 @@ from .errors import (
 __version__ = _version("analysis-lib")
 
 _LAZY = {
+    "catalog": None,  # the subpackage itself
     "connect": "db",
     "engine": "db",
     "read_only_engine": "db",
@@ -52,7 +53,8 @@ __all__ = [
 def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module 'analysis_lib' has no attribute {name!r}")
-    value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    module = _LAZY[name]
+    value = import_module(f".{name}", __name__) if module is None else getattr(import_module(f".{module}", __name__), name)
     globals()[name] = value
     return value
 

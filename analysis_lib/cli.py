@@ -6,18 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
 from . import __version__
-from .backup import backup, restore
-from .batch import parameter_sets, run_batch, scheduler_address, summary
-from .db import server_info
 from .errors import AnalysisLibError
-from .files import import_file
-from .plan import DEFAULT_LOCK_TIMEOUT
-from .reports import DEFAULT_OUTPUT_DIR, ReportError, run
-from .sample_data import load_sample_data, write_files
-from .sources.text_types import TYPE_NAMES
+from .defaults import DEFAULT_LOCK_TIMEOUT, DEFAULT_OUTPUT_DIR, TYPE_NAMES
+
+# Each command imports what it uses when it runs, so `status` and a no-op `build` start without
+# geopandas, pyarrow and papermill.
 
 
 # What the lab container's entrypoint found wrong at start (the project folder not writable), with its fix.
@@ -25,6 +19,8 @@ LAB_PROBLEM = Path("/run/lab/problem")
 
 
 def check(_args: argparse.Namespace) -> int:
+    from .db import server_info
+
     info = server_info()
     print(f"database    {info.database}")
     print(f"user        {info.current_user}")
@@ -37,6 +33,8 @@ def check(_args: argparse.Namespace) -> int:
 
 
 def load(args: argparse.Namespace) -> int:
+    from .files import import_file
+
     report = import_file(
         args.path,
         args.table,
@@ -92,17 +90,23 @@ def _column_type(value: str) -> tuple[str, str]:
 
 
 def backup_command(args: argparse.Namespace) -> int:
+    from .backup import backup
+
     print(f"backup written: {backup(args.dir, keep=args.keep)}")
     return 0
 
 
 def restore_command(args: argparse.Namespace) -> int:
+    from .backup import restore
+
     restored = restore(args.file, database=args.database, force=args.force)
     print(f"restored {args.file} into database {restored.database} ({restored.tables} tables)")
     return 0
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from .reports import run
+
     parameters = {}
     if args.file:
         parameters.update(_parameter_file(args.file))
@@ -117,6 +121,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def run_batch_command(args: argparse.Namespace) -> int:
+    from .batch import parameter_sets, run_batch, scheduler_address, summary
+
     cluster = scheduler_address(args.cluster) if args.cluster is not None else None
     outcomes = run_batch(
         args.notebook, parameter_sets(_parameter_file(args.grid)), workers=args.workers, cluster=cluster,
@@ -127,6 +133,10 @@ def run_batch_command(args: argparse.Namespace) -> int:
 
 
 def _parameter_file(path: str) -> dict:
+    import yaml
+
+    from .reports import ReportError
+
     try:
         with open(path, encoding="utf-8") as stream:
             values = yaml.safe_load(stream) or {}
@@ -159,6 +169,8 @@ def _add_run_parsers(commands) -> None:
 
 
 def sample_data_command(args: argparse.Namespace) -> int:
+    from .sample_data import load_sample_data, write_files
+
     if args.files:
         for path in write_files(args.files, seed=args.seed):
             print(f"{path}")
@@ -244,6 +256,73 @@ def _add_load_parser(commands) -> None:
     parser.set_defaults(handler=load)
 
 
+def build_command(args: argparse.Namespace) -> int:
+    from .catalog.builder import build, summary
+
+    names = [n for n in args.names]
+    downstream = []
+    for chosen in args.select:
+        (downstream if chosen.endswith("+") else names).append(chosen.removesuffix("+"))
+    result = build(args.project, names, downstream_of=downstream, dry_run=args.dry_run, jobs=args.jobs, force=args.force,
+                   keep_going=args.keep_going, verify=args.verify)
+    if args.dry_run:
+        return 0 if result.ok else 1
+    print(summary(result))
+    return 0 if result.ok else 1
+
+
+def status_command(args: argparse.Namespace) -> int:
+    from .catalog.plan import UP_TO_DATE
+    from .catalog.status import as_json, render, status_rows
+
+    rows = status_rows(args.project, verify=args.verify)
+    print(as_json(rows) if args.json else render(rows))
+    return 0 if all(row["state"] == UP_TO_DATE for row in rows) else 1
+
+
+def fetch_command(args: argparse.Namespace) -> int:
+    from .catalog.downloads import fetch, repin
+    from .catalog.spec import CATALOG_FILE, CatalogError, read_catalog
+
+    root = Path(args.project).resolve()
+    catalog = read_catalog(root / CATALOG_FILE, unpinned=args.update)
+    downloads = {name: entry for name, entry in catalog.datasets.items() if entry.url}
+    unknown = [n for n in args.names if n not in downloads]
+    if unknown:
+        raise CatalogError(f"no url entry {', '.join(unknown)} in datasets.yml (url entries: {', '.join(downloads) or 'none'})")
+    for name in args.names or downloads:
+        fetched = fetch(name, downloads[name], root, update=args.update)
+        where = fetched.path.relative_to(root)
+        if fetched.action == "updated" or (args.update and fetched.sha256 != downloads[name].sha256):
+            repin(root / CATALOG_FILE, name, fetched.sha256)
+            print(f"{name}: {where} re-pinned: sha256 {downloads[name].sha256 or 'none'} -> {fetched.sha256} ({fetched.size:,} bytes)")
+        else:
+            print(f"{name}: {where} {fetched.action} (sha256 {fetched.sha256[:12]}…, {fetched.size:,} bytes)")
+    return 0
+
+
+def _add_catalog_parsers(commands) -> None:
+    parser = commands.add_parser("build", help="build the tables of datasets.yml that are missing or stale, in dependency order")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="entries to build (default: all)")
+    parser.add_argument("--select", action="append", default=[], metavar="NAME[+]", help="an entry; NAME+ also everything downstream")
+    parser.add_argument("--dry-run", action="store_true", help="print what would be built and why; change nothing")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="entries built at a time (default 1)")
+    parser.add_argument("--force", action="store_true", help="build the chosen entries even when up to date; replace tables the catalog did not make")
+    parser.add_argument("--keep-going", action="store_true", help="after a failure, still build what does not depend on it")
+    parser.add_argument("--verify", action="store_true", help="hash every file again, even when its size and time are unchanged")
+    parser.set_defaults(handler=build_command)
+    parser = commands.add_parser("status", help="which entries of datasets.yml are up to date, stale (and why), missing or orphaned")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--verify", action="store_true", help="hash every file again, even when its size and time are unchanged")
+    parser.set_defaults(handler=status_command)
+    parser = commands.add_parser("fetch", help="download the url entries of datasets.yml into data/raw, checked against their sha256")
+    parser.add_argument("names", nargs="*", metavar="NAME", help="entries to fetch (default: every url entry)")
+    parser.add_argument("--update", action="store_true", help="download again and re-pin the sha256 in datasets.yml if it changed")
+    parser.set_defaults(handler=fetch_command)
+    for name in ("build", "status", "fetch"):
+        commands.choices[name].add_argument("--project", default=".", metavar="DIR", help="the folder holding datasets.yml (default: .)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analysis-lib", description="Amsterdam data-analysis workbench tools")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -256,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_backup_parsers(commands)
     _add_sample_data_parser(commands)
     _add_run_parsers(commands)
+    _add_catalog_parsers(commands)
     return parser
 
 

@@ -11,13 +11,30 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import adbc_driver_manager
-import adbc_driver_postgresql.dbapi as adbc
+from typing import TYPE_CHECKING
+
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .errors import DatabaseUnavailable, PostGISMissing
 from .settings import Settings, load_settings, read_only_settings
+
+if TYPE_CHECKING:
+    import adbc_driver_postgresql.dbapi as adbc
+
+
+def _adbc():
+    """ADBC, imported when first used: commands that only use SQLAlchemy (status, build's bookkeeping)
+    start without it."""
+    import adbc_driver_postgresql.dbapi
+
+    return adbc_driver_postgresql.dbapi
+
+
+def _adbc_error() -> type[Exception]:
+    import adbc_driver_manager
+
+    return adbc_driver_manager.Error
 
 
 def engine(settings: Settings | None = None) -> Engine:
@@ -83,8 +100,8 @@ def adbc_connect(settings: Settings | None = None):
     """An ADBC (Arrow) connection, with connection failures turned into DatabaseUnavailable."""
     settings = settings or load_settings()
     try:
-        return adbc.connect(adbc_uri(settings))
-    except adbc_driver_manager.Error as error:
+        return _adbc().connect(adbc_uri(settings))
+    except _adbc_error() as error:
         reason = str(error).strip().splitlines()[0]
         raise DatabaseUnavailable(f"cannot connect to {settings.target} ({settings.source}): {reason}") from None
 
@@ -117,7 +134,7 @@ def _session_key(settings: Settings) -> str:
 def _close_quietly(connection: adbc.Connection) -> None:
     """Roll back and close; a connection that is already gone has nothing left to undo."""
     for step in (connection.rollback, connection.close):
-        with contextlib.suppress(adbc_driver_manager.Error):
+        with contextlib.suppress(_adbc_error()):
             step()
 
 
@@ -145,7 +162,7 @@ class _IdleConnections:
     def give_back(self, key: str, connection: adbc.Connection) -> None:
         try:
             connection.rollback()
-        except adbc_driver_manager.Error:
+        except _adbc_error():
             _close_quietly(connection)
             return
         with self._lock:
@@ -176,7 +193,7 @@ def _answers(connection: adbc.Connection) -> bool:
             cursor.execute("SELECT 1")
             cursor.fetchall()
         return True
-    except adbc_driver_manager.Error:
+    except _adbc_error():
         return False
 
 

@@ -80,6 +80,20 @@ def import_file(
     return report
 
 
+def file_columns(path, *, layer: str | None = None, encoding: str | None = None, separator: str | None = None,
+                 skip_rows: int = 0, skip_rows_after_header: int = 0) -> list[str]:
+    """The attribute columns of a file (one layer or sheet of it) by their names in the file, without
+    its geometry column; a CSV's header is read, not its rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: no such file")
+    if path.suffix.lower() in csv.SUFFIXES:
+        return csv.header(path, encoding=encoding, separator=separator, skip_rows=skip_rows, skip_rows_after_header=skip_rows_after_header)
+    source = _opened(path, layer=layer, encoding=encoding, separator=separator, decimal=None, skip_rows=(skip_rows, skip_rows_after_header),
+                     skip_bad_lines=False, null_values=(), batch_size=1)
+    return [column.name for column in source.columns]
+
+
 def _opened(path: Path, *, layer, encoding, separator, decimal, skip_rows: tuple[int, int], skip_bad_lines, null_values, batch_size) -> Source:
     if not path.is_file():
         raise InputFileError(f"{path}: no such file")

@@ -19,6 +19,7 @@ import shapely
 from . import extent
 from . import geometry as geo
 from .errors import InputFileError, LoadError
+from .defaults import DEFAULT_LOCK_TIMEOUT
 from .identifiers import checked_name, normalise_columns, snake_case
 from .sources import geometries as geometry_input
 from .sources.json_text import json_texts
@@ -26,7 +27,6 @@ from .sources.source import Column, RawBatch, Source
 from .sources.text_types import TYPE_NAMES, arrow_type, check_scale, check_whole_days, convert, without_markers
 
 IF_EXISTS = ("fail", "replace", "append")
-DEFAULT_LOCK_TIMEOUT = 30.0  # seconds a load waits for its table's lock
 MAX_LOCK_TIMEOUT = 86_400.0
 GEOMETRY_COLUMN = "geom"
 # x/y column pairs by name (after snake_case); the first of each pair is x

@@ -31,11 +31,11 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 
+from .defaults import DEFAULT_OUTPUT_DIR
 from .errors import AnalysisLibError, ConfigError
 from .settings import READ_ONLY_USER, read_only_settings
 
 LAB_ONLY_TAG = "lab-only"  # cells left out of HTML reports
-DEFAULT_OUTPUT_DIR = "reports"
 _TRUE = {"true", "yes", "y", "1", "ja", "on"}
 _FALSE = {"false", "no", "n", "0", "nee", "off"}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")

@@ -42,19 +42,8 @@ def open_csv(
     batch_size: int,
 ) -> Source:
     name = str(path)
-    if path.stat().st_size == 0:
-        raise InputFileError(f"{name}: the file is empty")
-    with path.open("rb") as stream:
-        if encoding is None:
-            found = encodings.detect(stream, name)
-        else:
-            found = encodings.given(encoding)
-            _check_declared(stream, found.name, name)
-    lines = _decoded_sample(path, found.name).splitlines()
-    sample = "\n".join(lines[skip_rows : skip_rows + 1] + lines[skip_rows + 1 + skip_rows_after_header :])
-    separator = separator or _sniff_separator(sample)
-    decimal = decimal or _sniff_decimal(sample, separator)
-    dialect = _Dialect(path, found.name, separator, (skip_rows, skip_rows_after_header), skip_bad_lines, batch_size, null_values)
+    dialect, found, decimal = _dialect(path, encoding, separator, decimal, (skip_rows, skip_rows_after_header), skip_bad_lines,
+                                       null_values, batch_size)
     columns = [Column(n, pa.string(), TextEvidence(decimal=decimal)) for n in dialect.names]
     skipped, rows = dialect.scan(columns)
     notes = ["decimal comma"] if decimal == "," else []
@@ -153,6 +142,30 @@ class _Dialect:
             return "skip"
 
         return pa_csv.ParseOptions(delimiter=self.separator, invalid_row_handler=handle)
+
+
+def header(path: Path, *, encoding: str | None, separator: str | None, skip_rows: int, skip_rows_after_header: int) -> list[str]:
+    """The column names of a CSV, read from its header without reading its rows."""
+    dialect, _, _ = _dialect(path, encoding, separator, None, (skip_rows, skip_rows_after_header), False, (), 1)
+    return list(dialect.names)
+
+
+def _dialect(path: Path, encoding, separator, decimal, skips: tuple[int, int], skip_bad_lines, null_values, batch_size):
+    name = str(path)
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{name}: the file is empty")
+    with path.open("rb") as stream:
+        if encoding is None:
+            found = encodings.detect(stream, name)
+        else:
+            found = encodings.given(encoding)
+            _check_declared(stream, found.name, name)
+    skip_rows, skip_rows_after_header = skips
+    lines = _decoded_sample(path, found.name).splitlines()
+    sample = "\n".join(lines[skip_rows : skip_rows + 1] + lines[skip_rows + 1 + skip_rows_after_header :])
+    separator = separator or _sniff_separator(sample)
+    decimal = decimal or _sniff_decimal(sample, separator)
+    return _Dialect(path, found.name, separator, skips, skip_bad_lines, batch_size, null_values), found, decimal
 
 
 def _explained(message: str) -> str:

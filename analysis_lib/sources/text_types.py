@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..errors import InputFileError
+from ..defaults import TYPE_NAMES
 
-TYPE_NAMES = ("text", "integer", "float", "numeric", "boolean", "date", "timestamp")
 # narrowest first: a column takes the first of these that all its values are
 _INFERRED = ("boolean", "integer", "float", "date", "timestamp", "timestamptz")
 MISSING_MARKERS = ("NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "#N/A", ".")

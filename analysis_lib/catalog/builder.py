@@ -1,0 +1,250 @@
+"""``analysis-lib build``: what is missing or stale, in dependency order, independent entries in
+parallel; each table checked and swapped in with its provenance in one transaction.
+
+One build at a time (a session advisory lock); a killed build leaves every table as before or as
+built, with provenance that matches, and the next build cleans its half-made tables away.
+"""
+
+from __future__ import annotations
+
+import graphlib
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..db import engine
+from . import fingerprints as fp
+from . import provenance, swap
+from .plan import BROKEN, MISSING, UNMANAGED, Plan, Step, make_plan
+from .spec import CATALOG_FILE, CatalogError, read_catalog
+
+BUILT, FAILED, SKIPPED, CURRENT = "built", "failed", "skipped", "up to date"
+
+
+@dataclass
+class Outcome:
+    name: str
+    result: str
+    seconds: float = 0.0
+    rows: int | None = None
+    message: str = ""
+
+
+@dataclass
+class BuildResult:
+    build_id: int | None
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.result in (FAILED, SKIPPED) for o in self.outcomes)
+
+    @property
+    def built(self) -> list[str]:
+        return [o.name for o in self.outcomes if o.result == BUILT]
+
+
+def read_plan(root: Path, conn: sa.Connection, *, verify: bool = False) -> Plan:
+    catalog = read_catalog(root / CATALOG_FILE)
+    return make_plan(catalog, root, provenance.recorded(conn), provenance.existing_tables(conn), verify=verify)
+
+
+def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[str] = (), dry_run: bool = False, jobs: int = 1,
+          force: bool = False, keep_going: bool = False, verify: bool = False, echo: Callable[[str], None] = print) -> BuildResult:
+    root = Path(root).resolve()
+    if jobs < 1:
+        raise CatalogError(f"--jobs {jobs}: give at least 1")
+    if dry_run:
+        with engine().connect() as conn:
+            plan = read_plan(root, conn, verify=verify)
+        return _dry_run(plan, plan.selected(list(names), list(downstream_of)), force, echo)
+    with _build_lock(echo) as lock:
+        provenance.ensure_schema(lock)
+        _clear_staging(lock)
+        killed = provenance.mark_killed_builds(lock)
+        if killed:
+            echo(f"{killed} earlier build(s) had been killed; their half-made tables are removed")
+        plan = read_plan(root, lock, verify=verify)
+        chosen = plan.selected(list(names), list(downstream_of))
+        selection = " ".join([*names, *(f"{n}+" for n in downstream_of)]) or "all"
+        build_id = provenance.start_build(lock, root, selection)
+        result = BuildResult(build_id)
+        try:
+            _Builder(plan, chosen, root, build_id, force=force, keep_going=keep_going, echo=echo).run(jobs, result)
+        finally:
+            state = "succeeded" if result.ok and len(result.outcomes) == len(chosen) else "failed"
+            provenance.finish_build(lock, build_id, state, {o.name: o.result for o in result.outcomes})
+    return result
+
+
+class _build_lock:
+    """A session advisory lock held on a connection of its own for the whole build (autocommit, so
+    the connection holds no transaction meanwhile). A killed build's lock ends with its session."""
+
+    def __init__(self, echo):
+        self.echo = echo
+
+    def __enter__(self) -> sa.Connection:
+        self.conn = engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+        key = {"key": provenance.BUILD_LOCK}
+        if not self.conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"), key).scalar():
+            holder = self.conn.execute(sa.text(
+                "SELECT a.pid, a.usename, a.application_name, date_trunc('second', now() - a.backend_start) FROM pg_locks l"
+                " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                " AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(:key, 0)"), key).first()
+            who = f"pid {holder[0]}, user {holder[1]}, running {holder[3]}" if holder else "another session"
+            self.echo(f"another build is running ({who}); waiting for it to finish")
+            self.conn.execute(sa.text("SELECT pg_advisory_lock(hashtextextended(:key, 0))"), key)
+        return self.conn
+
+    def __exit__(self, *exc) -> None:
+        try:
+            self.conn.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))"), {"key": provenance.BUILD_LOCK})
+        finally:
+            self.conn.close()
+
+
+def _clear_staging(conn: sa.Connection) -> None:
+    """Under the build lock nothing else uses catalog_staging: what is in it was left by a killed build."""
+    for name, relkind in conn.exec_driver_sql(
+        "SELECT c.relname, c.relkind FROM pg_class c WHERE c.relnamespace = 'catalog_staging'::regnamespace AND c.relkind IN ('r', 'm', 'v')"
+    ).all():
+        kind = {"r": "TABLE", "m": "MATERIALIZED VIEW", "v": "VIEW"}[relkind]
+        conn.exec_driver_sql(f"DROP {kind} IF EXISTS {swap.quoted(provenance.STAGING_SCHEMA, name)} CASCADE")
+
+
+def _dry_run(plan: Plan, chosen: list[str], force: bool, echo) -> BuildResult:
+    result = BuildResult(None)
+    for name in chosen:
+        step = plan.steps[name]
+        if step.needs_build or force:
+            why = "; ".join(step.reasons) or "--force"
+            verb = "cannot build" if step.state == BROKEN else "would refuse" if step.state == UNMANAGED and not force else "would build"
+            echo(f"{verb:13} {name:28} {step.qualified:36} {why}")
+            result.outcomes.append(Outcome(name, FAILED if step.state == BROKEN else "would build", message=why))
+        else:
+            echo(f"{'up to date':13} {name:28} {step.qualified}")
+            result.outcomes.append(Outcome(name, CURRENT))
+    echo(f"dry run: {sum(o.result == 'would build' for o in result.outcomes)} to build, nothing was changed")
+    return result
+
+
+class _Builder:
+    def __init__(self, plan: Plan, chosen: list[str], root: Path, build_id: int, *, force: bool, keep_going: bool, echo):
+        self.plan, self.chosen, self.root, self.build_id = plan, chosen, root, build_id
+        self.force, self.keep_going, self.echo = force, keep_going, echo
+        # what each input is in the database as this build goes: built now, or as recorded
+        self.as_built: dict[str, str] = {
+            name: step.recorded.fingerprint.data for name, step in plan.steps.items() if step.recorded and step.state != MISSING
+        }
+
+    def run(self, jobs: int, result: BuildResult) -> None:
+        todo = [n for n in self.chosen if self.plan.steps[n].needs_build or self.force]
+        for name in self.chosen:
+            if name not in todo:
+                result.outcomes.append(Outcome(name, CURRENT))
+        sorter = graphlib.TopologicalSorter({n: [i for i in self.plan.steps[n].inputs if i in todo] for n in todo})
+        sorter.prepare()
+        failed: set[str] = set()
+        stopped = False
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            running = {}
+            while sorter.is_active():
+                for name in sorter.get_ready():
+                    blocked = [i for i in self.plan.steps[name].inputs if i in failed]
+                    if blocked or stopped:
+                        why = f"input {', '.join(blocked)} failed" if blocked else "not started: an earlier entry failed"
+                        result.outcomes.append(Outcome(name, SKIPPED, message=why))
+                        failed.add(name)
+                        sorter.done(name)
+                        continue
+                    running[pool.submit(self._build_one, name)] = name
+                if not running:
+                    continue
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    name = running.pop(future)
+                    outcome = future.result()
+                    result.outcomes.append(outcome)
+                    self.echo(_line(outcome, self.plan.steps[name]))
+                    if outcome.result == FAILED:
+                        failed.add(name)
+                        stopped = stopped or not self.keep_going
+                    sorter.done(name)
+        order = {n: i for i, n in enumerate(self.plan.steps)}
+        result.outcomes.sort(key=lambda o: order[o.name])
+
+    def _build_one(self, name: str) -> Outcome:
+        step = self.plan.steps[name]
+        started = time.perf_counter()
+        try:
+            if step.state == BROKEN:
+                raise CatalogError("; ".join(step.reasons))
+            if step.state == UNMANAGED and not self.force:
+                raise CatalogError(step.reasons[0])
+            missing = [i for i in step.inputs if i not in self.as_built]
+            if missing:
+                raise CatalogError(f"input {', '.join(missing)} is missing: build it first, or build {name} with --select {missing[0]}+")
+            rows = self._make(step)
+        except (CatalogError, sa.exc.DBAPIError, OSError, swap.ViewBroken) as error:
+            return Outcome(name, FAILED, time.perf_counter() - started, message=_reason(error))
+        except Exception as error:  # the loader's errors (LoadError, InputFileError) and anything unexpected
+            return Outcome(name, FAILED, time.perf_counter() - started, message=f"{type(error).__name__}: {error}")
+        return Outcome(name, BUILT, time.perf_counter() - started, rows)
+
+    def _fingerprint_as_built(self, step: Step) -> fp.Fingerprint:
+        components = dict(step.fingerprint.components)
+        if "inputs" in components:
+            components["inputs"] = {n: self.as_built[n] for n in step.inputs}
+        return fp.Fingerprint(components, step.fingerprint.checks)
+
+    def _make(self, step: Step) -> int | None:
+        from .making import make_derived, make_from_file
+
+        started = time.perf_counter()
+        built = self._fingerprint_as_built(step)
+        staging = f"{step.table[:40]}_{uuid.uuid4().hex[:12]}"
+        recorded_step = _with_fingerprint(step, built)
+        if step.entry.sql:
+            facts = make_derived(recorded_step, staging, self.build_id, started)
+        else:
+            facts = make_from_file(recorded_step, self.root, staging, self.build_id, started)
+        self.as_built[step.name] = built.data
+        return facts["rows"]
+
+
+def _with_fingerprint(step: Step, fingerprint: fp.Fingerprint) -> Step:
+    from dataclasses import replace
+
+    return replace(step, fingerprint=fingerprint)
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, sa.exc.DBAPIError):
+        return str(error.orig).strip().splitlines()[0]
+    if isinstance(error, OSError) and error.filename:
+        return f"{error.filename}: {error.strerror}"
+    return str(error)
+
+
+def _line(outcome: Outcome, step: Step) -> str:
+    rows = f"{outcome.rows:,} rows" if outcome.rows is not None else ""
+    text = f"{outcome.result:10} {outcome.name:28} {step.qualified:36} {outcome.seconds:7.1f} s  {rows}"
+    return text + (f"\n           {outcome.message}" if outcome.message else "")
+
+
+def summary(result: BuildResult, plan_steps: dict[str, Step] | None = None) -> str:
+    width = max((len(o.name) for o in result.outcomes), default=5)
+    lines = [f"{'entry':{width}}  {'result':10} {'seconds':>8} {'rows':>12}  note"]
+    for o in result.outcomes:
+        rows = f"{o.rows:,}" if o.rows is not None else ""
+        lines.append(f"{o.name:{width}}  {o.result:10} {o.seconds:8.1f} {rows:>12}  {o.message.splitlines()[0] if o.message else ''}")
+    counts = {r: sum(o.result == r for o in result.outcomes) for r in (BUILT, CURRENT, FAILED, SKIPPED)}
+    lines.append(", ".join(f"{n} {r}" for r, n in counts.items() if n) + (f" (build {result.build_id})" if result.build_id else ""))
+    return "\n".join(lines)
+

@@ -1,0 +1,179 @@
+"""Making one entry's table: a file through the loader (``import_file``) into catalog_staging, a query
+with CREATE TABLE AS; then, in one transaction, its checks, the swap (dependent views made again) and
+its provenance. A failure at any point leaves the old table, its views and its provenance as they were."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from ..db import engine
+from . import amsterdam_schema, provenance, swap
+from .checks import CheckFailed, run_checks
+from .downloads import fetch
+from .fingerprints import file_state
+from .plan import Step, source_path
+from .spec import CatalogError
+
+STAGING = provenance.STAGING_SCHEMA
+INTERIM = Path("data/interim")
+
+
+def make_from_file(step: Step, root: Path, staging: str, build_id: int, started: float) -> dict:
+    from ..files import file_columns, import_file  # the loader, by its public functions only
+
+    entry = step.entry
+    path = _source_file(step, root)
+    options = entry.loader_options()
+    definition = amsterdam_schema.read_definition(root / entry.amsterdam_schema) if entry.amsterdam_schema else None
+    conformance = None
+    if definition is not None:
+        reading = {k: options[k] for k in ("layer", "encoding", "separator", "skip_rows", "skip_rows_after_header")}
+        present = file_columns(path, **reading)
+        conformance = amsterdam_schema.conformance(definition, present, entry, source=f"{step.name} ({path.name})")
+        options.update(conformance.loader_options)
+    try:
+        import_file(path, staging, schema=STAGING, if_exists="fail", lock_timeout=entry.lock_timeout, progress=False, **options)
+        _unchanged_since_hashed(step, root)
+        with engine().begin() as conn:
+            _lock_timeout(conn, entry.lock_timeout)
+            if conformance is not None:
+                conformance.apply(conn, swap.quoted(STAGING, staging))
+            checks = list(entry.checks) + (conformance.checks if conformance else [])
+            return _check_and_swap(conn, step, staging, "TABLE", checks, build_id, started)
+    finally:
+        _drop_staging(staging, "TABLE")
+
+
+def make_derived(step: Step, staging: str, build_id: int, started: float) -> dict:
+    entry = step.entry
+    with engine().begin() as conn:
+        _lock_timeout(conn, entry.lock_timeout)
+        if entry.materialized == "view":
+            return _replace_view(conn, step, build_id, started)
+        kind = "TABLE" if entry.materialized == "table" else "MATERIALIZED VIEW"
+        relation = swap.quoted(STAGING, staging)
+        conn.exec_driver_sql(f"CREATE {kind} {relation} AS {step.query.text.strip().rstrip(';')}")
+        for column in _geometry_columns(conn, relation):
+            index = f"{staging}_{column}"[:58] + "_gist"
+            conn.exec_driver_sql(f'CREATE INDEX "{index}" ON {relation} USING gist ("{column}")')
+        conn.exec_driver_sql(f"ANALYZE {relation}")
+        return _check_and_swap(conn, step, staging, kind, entry.checks, build_id, started)
+
+
+def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id: int, started: float) -> dict:
+    relation = swap.quoted(STAGING, staging)
+    facts = provenance.facts_of(conn, STAGING, staging, count_rows=True)
+    _checked(conn, step, checks, relation, facts["columns"])
+    dependents = swap.dependent_views(conn, step.schema, step.table) if swap.kind_of(conn, step.schema, step.table) else []
+    swap.drop_views(conn, dependents)
+    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
+    swap.put_in_place(conn, STAGING, staging, kind, step.schema, step.table)
+    swap.make_views(conn, dependents)
+    provenance.record_table(conn, step, build_id, facts, time.perf_counter() - started)
+    return facts
+
+
+def _replace_view(conn, step: Step, build_id: int, started: float) -> dict:
+    target = swap.quoted(step.schema, step.table)
+    old = swap.kind_of(conn, step.schema, step.table)
+    dependents = swap.dependent_views(conn, step.schema, step.table) if old else []
+    swap.drop_views(conn, dependents)
+    if old:
+        conn.exec_driver_sql(f"DROP {old} {target}")
+    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
+    conn.exec_driver_sql(f"CREATE VIEW {target} AS {step.query.text.strip().rstrip(';')}")
+    facts = provenance.facts_of(conn, step.schema, step.table, count_rows=False)
+    facts["geometries"] = [dict(g, extent=None) for g in facts["geometries"]]  # a view's extent would read all it reads
+    _checked(conn, step, step.entry.checks, target, facts["columns"])
+    swap.make_views(conn, dependents)
+    provenance.record_table(conn, step, build_id, facts, time.perf_counter() - started)
+    return facts
+
+
+def _checked(conn, step: Step, checks, relation: str, columns: dict) -> None:
+    failures = run_checks(conn, checks, relation, columns)
+    if failures:
+        listed = "\n  ".join(failures)
+        raise CheckFailed(f"{len(failures)} check(s) failed; {step.qualified} was left as it was:\n  {listed}")
+
+
+def _geometry_columns(conn, relation: str) -> list[str]:
+    return conn.exec_driver_sql(
+        "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
+        " AND atttypid = 'geometry'::regtype ORDER BY attnum", (relation,)).scalars().all()
+
+
+def _lock_timeout(conn, seconds: float) -> None:
+    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+
+
+def _drop_staging(staging: str, kind: str) -> None:
+    with engine().begin() as conn:
+        conn.exec_driver_sql(f"DROP {kind} IF EXISTS {swap.quoted(STAGING, staging)}")
+
+
+def _source_file(step: Step, root: Path) -> Path:
+    """The file to import: the download (fetched when missing, checked against its pin) or the file
+    under data/raw; a zip's member extracted into data/interim."""
+    entry = step.entry
+    if entry.url is not None:
+        fetched = fetch(step.name, entry, root)
+        relative = str(fetched.path.relative_to(root))
+        step.file = file_state(fetched.path, relative, None if fetched.action == "downloaded" else _recorded_file(step, relative))
+        if step.file.sha256 != entry.sha256:
+            raise CatalogError(f"{relative} changed since it was fetched (sha256 {step.file.sha256}, pinned {entry.sha256})")
+    path = source_path(root, entry)
+    if entry.member is None:
+        return path
+    return _extracted(path, entry.member, root / INTERIM / step.name)
+
+
+def _recorded_file(step: Step, relative: str):
+    recorded = step.recorded.file if step.recorded else None
+    return recorded if recorded is not None and recorded.path == relative else None
+
+
+def _extracted(archive: Path, member: str, folder: Path) -> Path:
+    try:
+        with zipfile.ZipFile(archive) as opened:
+            try:
+                info = opened.getinfo(member)
+            except KeyError:
+                names = [n for n in opened.namelist() if not n.endswith("/")]
+                raise CatalogError(f"{archive}: no member {member!r} (members: {', '.join(names[:20])})") from None
+            folder.mkdir(parents=True, exist_ok=True)
+            target = folder / Path(info.filename).name
+            partial = folder / f".{target.name}.partial"
+            with opened.open(info) as source, partial.open("wb") as sink:
+                shutil.copyfileobj(source, sink, 1 << 20)
+            os.replace(partial, target)
+            for sidecar in _sidecars(opened, info.filename):
+                with opened.open(sidecar) as source, (folder / Path(sidecar).name).open("wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+            return target
+    except zipfile.BadZipFile:
+        raise CatalogError(f"{archive}: not a zip file (member {member!r} was asked for)") from None
+
+
+def _sidecars(opened: zipfile.ZipFile, member: str) -> list[str]:
+    """A shapefile's .dbf, .shx, .prj and .cpg beside the .shp asked for."""
+    stem = member.rsplit(".", 1)[0]
+    if not member.lower().endswith(".shp"):
+        return []
+    return [n for n in opened.namelist() if n.rsplit(".", 1)[0] == stem and n != member]
+
+
+def _unchanged_since_hashed(step: Step, root: Path) -> None:
+    """The file read must be the file hashed: one changed during the load would get the wrong provenance."""
+    if step.file is None:
+        return
+    status = (root / step.file.path).stat()
+    if (status.st_size, status.st_mtime_ns) != (step.file.size, step.file.mtime_ns):
+        raise CatalogError(f"{step.file.path} changed while it was loaded; build again")
+

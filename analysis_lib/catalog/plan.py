@@ -1,0 +1,199 @@
+"""The build plan: every entry in dependency order (graphlib), with its fingerprint now, and whether
+its table is up to date, stale (and why), missing or not the catalog's."""
+
+from __future__ import annotations
+
+import graphlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import fingerprints as fp
+from .amsterdam_schema import read_definition
+from .queries import Query, QueryProblem, read_query
+from .spec import RAW_DATA, Catalog, CatalogError, Entry
+
+UP_TO_DATE, STALE, MISSING, UNMANAGED, BROKEN = "up to date", "stale", "missing", "not the catalog's", "cannot be built"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the last build of a table wrote into catalog.tables."""
+
+    entry: str
+    schema: str
+    table: str
+    fingerprint: fp.Fingerprint
+    file: fp.FileState | None
+    build_id: int
+
+
+@dataclass
+class Step:
+    name: str
+    entry: Entry
+    schema: str
+    table: str
+    inputs: tuple[str, ...]  # entries it reads
+    outside: tuple[str, ...]  # relations its SQL reads that the catalog does not make
+    state: str = UP_TO_DATE
+    reasons: list[str] = field(default_factory=list)
+    fingerprint: fp.Fingerprint | None = None
+    file: fp.FileState | None = None  # the source file as hashed now
+    query: Query | None = None
+    recorded: Recorded | None = None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def needs_build(self) -> bool:
+        return self.state != UP_TO_DATE
+
+
+@dataclass
+class Plan:
+    steps: dict[str, Step]  # in dependency order
+    dependents: dict[str, set[str]]
+    orphans: list[Recorded]  # tables the catalog made that no entry declares any more
+
+    def downstream(self, name: str) -> list[str]:
+        seen, todo = [], [name]
+        while todo:
+            for child in sorted(self.dependents.get(todo.pop(), ())):
+                if child not in seen:
+                    seen.append(child)
+                    todo.append(child)
+        return [n for n in self.steps if n in seen]
+
+    def selected(self, names: list[str], downstream_of: list[str]) -> list[str]:
+        """Entry names, in order: ``names`` plus ``downstream_of`` and everything downstream of them
+        (all entries when both are empty)."""
+        unknown = [n for n in [*names, *downstream_of] if n not in self.steps]
+        if unknown:
+            raise CatalogError(f"no entry {', '.join(unknown)} in datasets.yml (entries: {', '.join(self.steps)})")
+        if not names and not downstream_of:
+            return list(self.steps)
+        chosen = set(names) | set(downstream_of)
+        for name in downstream_of:
+            chosen.update(self.downstream(name))
+        return [n for n in self.steps if n in chosen]
+
+
+def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: set[tuple[str, str]], *, verify: bool = False) -> Plan:
+    by_table = {(r.schema, r.table): r for r in recorded}
+    tables = {catalog.table_of(name): name for name in catalog.datasets}
+    steps: dict[str, Step] = {}
+    for name, entry in catalog.datasets.items():
+        schema, table = catalog.table_of(name)
+        query = _query_of(root, name, entry) if entry.sql else None
+        inputs, outside = _inputs(name, entry, query, tables, catalog)
+        steps[name] = Step(name, entry, schema, table, inputs, outside, query=query, recorded=by_table.get((schema, table)))
+    order = _order(steps)
+    dependents: dict[str, set[str]] = {name: set() for name in order}
+    for step in steps.values():
+        for parent in step.inputs:
+            dependents[parent].add(step.name)
+    ordered = {name: steps[name] for name in order}
+    for step in ordered.values():
+        _judge(step, root, ordered, existing, verify)
+    declared = set(tables)
+    orphans = [r for r in recorded if (r.schema, r.table) not in declared and (r.schema, r.table) in existing]
+    return Plan(ordered, dependents, orphans)
+
+
+def _query_of(root: Path, name: str, entry: Entry) -> Query:
+    path = root / entry.sql
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogError(f"datasets.yml: {name}: sql {entry.sql}: {error.strerror}") from None
+    try:
+        return read_query(text)
+    except QueryProblem as problem:
+        raise CatalogError(f"{entry.sql}: {problem} (entry {name})") from None
+
+
+def _inputs(name: str, entry: Entry, query: Query | None, tables: dict, catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    unknown = [n for n in entry.depends_on if n not in catalog.datasets]
+    if unknown:
+        raise CatalogError(f"datasets.yml: {name}: depends_on names {', '.join(unknown)}, which no entry is")
+    inputs, outside = set(entry.depends_on), set()
+    for schema, table in sorted(query.reads, key=str) if query else ():
+        made_by = tables.get((schema or "public", table))
+        if made_by is None:
+            outside.add(f"{schema}.{table}" if schema else table)
+        elif made_by == name:
+            raise CatalogError(f"{entry.sql}: entry {name} reads its own table {schema or 'public'}.{table}")
+        else:
+            inputs.add(made_by)
+    return tuple(sorted(inputs)), tuple(sorted(outside))
+
+
+def _order(steps: dict[str, Step]) -> list[str]:
+    sorter = graphlib.TopologicalSorter({name: step.inputs for name, step in steps.items()})
+    try:
+        return list(sorter.static_order())
+    except graphlib.CycleError as error:
+        cycle = error.args[1]
+        raise CatalogError(f"datasets.yml: entries read each other in a circle: {' -> '.join(cycle)}") from None
+
+
+def _judge(step: Step, root: Path, steps: dict[str, Step], existing: set[tuple[str, str]], verify: bool) -> None:
+    try:
+        step.fingerprint = _fingerprint(step, root, steps, verify)
+    except (OSError, CatalogError) as problem:
+        step.state, step.reasons = BROKEN, [str(problem) if isinstance(problem, CatalogError) else _file_problem(problem)]
+        return
+    recorded = step.recorded
+    if (step.schema, step.table) not in existing:
+        step.state = MISSING
+        step.reasons = [f"dropped since build {recorded.build_id}" if recorded else "never built"]
+    elif recorded is None:
+        step.state = UNMANAGED
+        step.reasons = [f"a table {step.qualified} exists that the catalog did not make (build --force replaces it)"]
+    elif recorded.fingerprint != step.fingerprint:
+        step.state, step.reasons = STALE, fp.reasons(recorded.fingerprint, step.fingerprint)
+
+
+def _file_problem(error: OSError) -> str:
+    return f"{error.filename}: {error.strerror}" if error.filename else str(error)
+
+
+def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool) -> fp.Fingerprint:
+    entry = step.entry
+    components: dict = {"kind": entry.materialized if entry.sql else "table", "options": fp.options_digest(entry)}
+    if entry.sql:
+        components["sql"] = step.query.digest
+        inputs = {}
+        for name in step.inputs:
+            parent = steps[name]
+            if parent.fingerprint is None:
+                raise CatalogError(f"input {name} cannot be built")
+            inputs[name] = parent.fingerprint.data
+        components["inputs"] = inputs
+    else:
+        components["loader"] = fp.LOADER_VERSION
+        components["file"] = _source_digest(step, root, verify)
+        if entry.amsterdam_schema:
+            components["schema_definition"] = read_definition(root / entry.amsterdam_schema).digest
+    return fp.Fingerprint(components, fp.checks_digest(entry))
+
+
+def _source_digest(step: Step, root: Path, verify: bool) -> str:
+    entry = step.entry
+    if entry.url is not None:
+        return entry.sha256  # the pin: a download is checked against it before it is loaded
+    relative = str(RAW_DATA / entry.path)
+    recorded_file = step.recorded.file if step.recorded else None
+    step.file = fp.file_state(root / relative, relative, recorded_file, verify=verify)
+    return step.file.sha256
+
+
+def source_path(root: Path, entry: Entry) -> Path:
+    """Where an entry's file is (or a download goes)."""
+    if entry.url is not None:
+        from urllib.parse import urlparse
+
+        return root / RAW_DATA / (entry.file or Path(urlparse(entry.url).path).name)
+    return root / RAW_DATA / entry.path

@@ -1,0 +1,214 @@
+"""Where every table came from, kept in the database itself (schema ``catalog``): a row per build and
+a row per table built, written in the transaction that swaps the table in, and the same in one line
+as the table's COMMENT, which QGIS and psql show. The read-only role reads it like any schema."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import subprocess
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from .. import __version__
+from .fingerprints import FileState, Fingerprint
+from .plan import Recorded, Step
+
+SCHEMA = "catalog"
+STAGING_SCHEMA = "catalog_staging"
+
+_DDL = """
+CREATE SCHEMA IF NOT EXISTS catalog;
+CREATE SCHEMA IF NOT EXISTS catalog_staging;
+COMMENT ON SCHEMA catalog IS 'Where every table of datasets.yml came from (analysis-lib build)';
+COMMENT ON SCHEMA catalog_staging IS 'Tables analysis-lib build is making; they replace their table once checked';
+CREATE TABLE IF NOT EXISTS catalog.builds (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    started timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished timestamptz,
+    git_commit text,
+    git_dirty boolean,
+    os_user text,
+    db_user text NOT NULL DEFAULT current_user,
+    workbench_version text NOT NULL,
+    selection text NOT NULL,
+    result text NOT NULL DEFAULT 'running' CHECK (result IN ('running', 'succeeded', 'failed', 'killed')),
+    summary jsonb
+);
+CREATE TABLE IF NOT EXISTS catalog.tables (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    build_id bigint NOT NULL REFERENCES catalog.builds,
+    entry text NOT NULL,
+    schema_name text NOT NULL,
+    table_name text NOT NULL,
+    kind text NOT NULL,
+    source_path text,
+    source_url text,
+    sha256 text,
+    size bigint,
+    mtime_ns bigint,
+    options jsonb NOT NULL,
+    sql text,
+    inputs jsonb NOT NULL,
+    fingerprint text NOT NULL,
+    components jsonb NOT NULL,
+    checks_digest text NOT NULL,
+    rows bigint,
+    columns jsonb NOT NULL,
+    srid integer,
+    geometry_type text,
+    extent double precision[],
+    geometries jsonb NOT NULL,
+    built_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    seconds double precision NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tables_by_table ON catalog.tables (schema_name, table_name, id DESC);
+CREATE OR REPLACE VIEW catalog.current AS
+    SELECT DISTINCT ON (schema_name, table_name) * FROM catalog.tables ORDER BY schema_name, table_name, id DESC;
+COMMENT ON VIEW catalog.current IS 'The last build of every table the catalog made';
+"""
+
+BUILD_LOCK = "analysis_lib.catalog.build"
+
+
+def ensure_schema(conn: sa.Connection) -> None:
+    conn.exec_driver_sql(_DDL)
+
+
+def recorded(conn: sa.Connection) -> list[Recorded]:
+    """The last build of every table, as recorded (nothing when no build ran yet)."""
+    if conn.exec_driver_sql("SELECT to_regclass('catalog.current')").scalar() is None:
+        return []
+    rows = conn.exec_driver_sql(
+        "SELECT entry, schema_name, table_name, components, checks_digest, source_path, size, mtime_ns, sha256, build_id"
+        " FROM catalog.current"
+    ).all()
+    return [
+        Recorded(entry, schema, table, Fingerprint(components, checks),
+                 FileState(path, size, mtime, sha) if path and size is not None else None, build_id)
+        for entry, schema, table, components, checks, path, size, mtime, sha, build_id in rows
+    ]
+
+
+def existing_tables(conn: sa.Connection) -> set[tuple[str, str]]:
+    return set(conn.exec_driver_sql(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'catalog_staging')"
+    ).all())
+
+
+def start_build(conn: sa.Connection, root: Path, selection: str) -> int:
+    commit, dirty = _git_state(root)
+    return conn.execute(
+        sa.text("INSERT INTO catalog.builds (git_commit, git_dirty, os_user, workbench_version, selection)"
+                " VALUES (:commit, :dirty, :user, :version, :selection) RETURNING id"),
+        {"commit": commit, "dirty": dirty, "user": _os_user(), "version": __version__, "selection": selection},
+    ).scalar_one()
+
+
+def finish_build(conn: sa.Connection, build_id: int, result: str, summary: dict) -> None:
+    conn.execute(
+        sa.text("UPDATE catalog.builds SET finished = clock_timestamp(), result = :result, summary = CAST(:summary AS jsonb) WHERE id = :id"),
+        {"id": build_id, "result": result, "summary": json.dumps(summary)},
+    )
+
+
+def mark_killed_builds(conn: sa.Connection) -> int:
+    """Builds still 'running' while this one holds the build lock were killed (the lock died with them)."""
+    return conn.exec_driver_sql("UPDATE catalog.builds SET result = 'killed' WHERE result = 'running'").rowcount
+
+
+def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, seconds: float) -> None:
+    """The table's provenance row and COMMENT, in the caller's transaction (the one that swaps it in)."""
+    entry, file = step.entry, step.file
+    main = facts["geometries"][0] if facts["geometries"] else {}
+    conn.execute(
+        sa.text(
+            "INSERT INTO catalog.tables (build_id, entry, schema_name, table_name, kind, source_path, source_url, sha256, size,"
+            " mtime_ns, options, sql, inputs, fingerprint, components, checks_digest, rows, columns, srid, geometry_type, extent,"
+            " geometries, seconds) VALUES (:build, :entry, :schema, :table, :kind, :path, :url, :sha, :size, :mtime,"
+            " CAST(:options AS jsonb), :sql, CAST(:inputs AS jsonb), :fingerprint, CAST(:components AS jsonb), :checks, :rows,"
+            " CAST(:columns AS jsonb), :srid, :geometry_type, :extent, CAST(:geometries AS jsonb), :seconds)"
+        ),
+        {
+            "build": build_id, "entry": step.name, "schema": step.schema, "table": step.table,
+            "kind": entry.materialized if entry.sql else "table",
+            "path": file.path if file else None, "url": entry.url, "sha": file.sha256 if file else None,
+            "size": file.size if file else None, "mtime": file.mtime_ns if file else None,
+            "options": json.dumps(entry.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"headers"})),
+            "sql": step.query.text if step.query else None, "inputs": json.dumps(list(step.inputs)),
+            "fingerprint": step.fingerprint.data, "components": json.dumps(step.fingerprint.components),
+            "checks": step.fingerprint.checks, "rows": facts["rows"], "columns": json.dumps(facts["columns"]),
+            "srid": main.get("srid"), "geometry_type": main.get("type"), "extent": main.get("extent"),
+            "geometries": json.dumps(facts["geometries"]), "seconds": seconds,
+        },
+    )
+    kind = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW"}[entry.materialized if entry.sql else "table"]
+    conn.execute(sa.text(f"COMMENT ON {kind} {_quoted(step.schema, step.table)} IS {_literal(comment(step, build_id, facts))}"))
+
+
+def comment(step: Step, build_id: int, facts: dict) -> str:
+    entry = step.entry
+    if entry.sql:
+        origin = f"{entry.materialized} from {entry.sql}" + (f" over {', '.join(step.inputs)}" if step.inputs else "")
+    else:
+        origin = f"from {step.file.path if step.file else entry.url}" + (f" ({entry.member})" if entry.member else "")
+        if step.file:
+            origin += f" sha256 {step.file.sha256[:12]}"
+    rows = f", {facts['rows']:,} rows" if facts["rows"] is not None else ""
+    return f"datasets.yml entry {step.name}: {origin}{rows}; analysis-lib build {build_id} (see catalog.current)"
+
+
+def facts_of(conn: sa.Connection, schema: str, table: str, *, count_rows: bool) -> dict:
+    """Rows, columns and types, and each geometry column's SRID, type and extent."""
+    qualified = _quoted(schema, table)
+    columns = dict(conn.exec_driver_sql(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass"
+        " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (qualified,)).all())
+    geometries = []
+    for name, pg_type in columns.items():
+        if not pg_type.startswith("geometry"):
+            continue
+        row = conn.exec_driver_sql(
+            f'SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent("{name}") AS e FROM {qualified}) s').one()
+        srid, geometry_type = _declared(pg_type)
+        geometries.append({"column": name, "srid": srid, "type": geometry_type, "extent": list(row) if row[0] is not None else None})
+    rows = conn.exec_driver_sql(f"SELECT count(*) FROM {qualified}").scalar() if count_rows else None
+    return {"rows": rows, "columns": columns, "geometries": geometries}
+
+
+def _declared(pg_type: str) -> tuple[int | None, str | None]:
+    inside = pg_type.partition("(")[2].rstrip(")")
+    if not inside:
+        return None, None
+    kind, _, srid = inside.partition(",")
+    return (int(srid) if srid.strip() else None), kind.strip()
+
+
+def _git_state(root: Path) -> tuple[str | None, bool | None]:
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        if commit.returncode != 0:
+            return None, None
+        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True, timeout=30)
+        return commit.stdout.strip(), bool(status.stdout.strip()) if status.returncode == 0 else None
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+
+
+def _os_user() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def _quoted(schema: str, table: str) -> str:
+    return f'"{schema}"."{table}"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+

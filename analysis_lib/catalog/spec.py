@@ -1,0 +1,272 @@
+"""``datasets.yml``: the project's tables and how each is made, validated with pydantic.
+
+Errors name the file, the line and the field (``datasets.yml:12: datasets.buurten.crs: …``); the JSON
+Schema of the format (``docs/datasets.schema.json``, made by ``json_schema()``) lets editors complete it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+
+from ..errors import AnalysisLibError
+from ..defaults import DEFAULT_LOCK_TIMEOUT, TYPE_NAMES
+
+CATALOG_FILE = "datasets.yml"
+RAW_DATA = PurePosixPath("data/raw")
+_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+_ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+class CatalogError(AnalysisLibError):
+    """datasets.yml cannot be read, or an entry cannot be built; the message names the file, entry and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RowCount(_Strict):
+    min: int | None = Field(None, ge=0)
+    max: int | None = Field(None, ge=0)
+
+
+class GeometryCheck(_Strict):
+    column: str | None = Field(None, description="the geometry column; default: the table's only one")
+    valid: bool = Field(False, description="every geometry is valid (ST_IsValid)")
+    type: str | None = Field(None, description="every geometry is of this type, e.g. MultiPolygon")
+    srid: int | None = None
+
+
+class Check(_Strict):
+    """One check; give exactly one of its fields."""
+
+    not_null: list[str] | None = Field(None, description="columns that hold no NULL")
+    unique: list[str] | None = Field(None, description="columns whose combination is unique")
+    rows: RowCount | None = Field(None, description="the number of rows lies in [min, max]")
+    geometry: GeometryCheck | None = None
+    sql: str | None = Field(None, description="a query that returns the failing rows; {this} is the table checked")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Check:
+        given = [name for name in type(self).model_fields if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of {', '.join(type(self).model_fields)} per check, got {', '.join(given) or 'none'}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in type(self).model_fields if getattr(self, name) is not None)
+
+
+ColumnType = Literal[TYPE_NAMES]  # type: ignore[valid-type]
+
+
+class Entry(_Strict):
+    """One table (or view) of the database and how it is made: from a file (``path``), a download
+    (``url`` + ``sha256``) or a query over other tables (``sql``)."""
+
+    # where the data comes from
+    path: str | None = Field(None, description="a file under data/raw (a zip, GeoPackage, CSV, …)")
+    url: str | None = Field(None, description="downloaded into data/raw; needs sha256")
+    sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    file: str | None = Field(None, description="the name a download gets under data/raw; default: the URL's last part")
+    headers: dict[str, str] = Field(default_factory=dict, description="request headers; secrets as ${env:VARIABLE}")
+    member: str | None = Field(None, description="the file inside a zip to import")
+    sql: str | None = Field(None, description="a file holding one SELECT, relative to the project")
+    materialized: Literal["table", "view", "materialized view"] = "table"
+    depends_on: list[str] = Field(default_factory=list, description="entries the SQL reads that its parser cannot see")
+    amsterdam_schema: str | None = Field(None, description="an Amsterdam Schema table definition (<table>/vN.json)")
+    schema_fields_missing: Literal["error", "null"] = Field(
+        "error", description="a field of the Amsterdam Schema that the file lacks: an error, or a column of NULLs")
+    columns_not_in_schema: Literal["error", "drop"] = Field(
+        "error", description="a column of the file that the Amsterdam Schema lacks: an error, or left out")
+    # where it goes
+    schema_: str = Field("public", alias="schema", pattern=_NAME)
+    table: str | None = Field(None, pattern=_NAME, description="default: the entry's name")
+    # the loader's options (see analysis_lib.import_file)
+    layer: str | None = None
+    crs: str | int | None = None
+    target_crs: str | int | None = "EPSG:28992"
+    encoding: str | None = None
+    geometry: str | None = None
+    x: str | None = None
+    y: str | None = None
+    columns: list[str] | None = None
+    column_types: dict[str, ColumnType] = Field(default_factory=dict)
+    null_values: list[str | int | float] = Field(default_factory=list)
+    make_valid: bool = False
+    z: Literal["keep", "drop"] = "keep"
+    geometry_type: str | None = None
+    primary_key: str | list[str] | None = None
+    spatial_index: bool = True
+    check_extent: bool = True
+    separator: str | None = None
+    decimal: str | None = None
+    skip_rows: int = Field(0, ge=0)
+    skip_rows_after_header: int = Field(0, ge=0)
+    skip_bad_lines: bool = False
+    lock_timeout: float = Field(DEFAULT_LOCK_TIMEOUT, gt=0, lt=86400)
+    # run once the data is in, before it replaces anything
+    checks: list[Check] = Field(default_factory=list)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_origin(self, info: ValidationInfo) -> Entry:
+        origins = [name for name in ("path", "url", "sql") if getattr(self, name) is not None]
+        if len(origins) != 1:
+            raise ValueError(f"give exactly one of path, url or sql, got {' and '.join(origins) or 'none'}")
+        if self.url is not None and self.sha256 is None and not (info.context or {}).get("unpinned"):
+            raise ValueError("a url needs its sha256 (`analysis-lib fetch --update NAME` pins it)")
+        if self.sql is None:
+            if self.materialized != "table" or self.depends_on:
+                raise ValueError("materialized and depends_on are for sql entries")
+        else:
+            loader_options = sorted(name for name in _LOADER_OPTIONS if name in self.model_fields_set)
+            if loader_options or self.amsterdam_schema or self.member:
+                raise ValueError(f"an sql entry takes no file options ({', '.join(loader_options or ['amsterdam_schema/member'])})")
+        if self.url is None and (self.file or self.headers or self.sha256):
+            raise ValueError("file, headers and sha256 are for url entries")
+        return self
+
+    @field_validator("path", "file", "member", "sql", "amsterdam_schema")
+    @classmethod
+    def _relative(cls, value: str | None) -> str | None:
+        if value is not None and (PurePosixPath(value).is_absolute() or ".." in PurePosixPath(value).parts):
+            raise ValueError(f"{value!r}: give a path inside the project, without ..")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _secrets_by_reference(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            secret = re.search(r"auth|key|token|secret|cookie|password", name, re.IGNORECASE)
+            if secret and not _ENV_REFERENCE.search(value):
+                raise ValueError(f"header {name}: give the secret as ${{env:VARIABLE}}, never its value")
+        return headers
+
+    @property
+    def kind(self) -> str:
+        return "derived" if self.sql is not None else "download" if self.url is not None else "file"
+
+    @property
+    def schema(self) -> str:  # noqa: D401 - the field is called schema in datasets.yml
+        return self.schema_
+
+    def loader_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``import_file`` this entry sets."""
+        return {name: getattr(self, name) for name in _LOADER_OPTIONS}
+
+
+_LOADER_OPTIONS = (
+    "layer", "crs", "target_crs", "encoding", "geometry", "x", "y", "columns", "column_types", "null_values", "make_valid",
+    "z", "geometry_type", "primary_key", "spatial_index", "check_extent", "separator", "decimal", "skip_rows",
+    "skip_rows_after_header", "skip_bad_lines",
+)
+
+
+EntryName = Annotated[str, Field(pattern=_NAME)]
+
+
+class Catalog(_Strict):
+    """The whole of datasets.yml."""
+
+    datasets: dict[EntryName, Entry] = Field(description="entry name -> how its table is made")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="datasets.yml of the Amsterdam data-analysis workbench")
+
+    def table_of(self, name: str) -> tuple[str, str]:
+        entry = self.datasets[name]
+        return entry.schema, entry.table or name
+
+    @model_validator(mode="after")
+    def _distinct_tables(self) -> Catalog:
+        seen: dict[tuple[str, str], str] = {}
+        for name in self.datasets:
+            table = self.table_of(name)
+            if table in seen:
+                raise ValueError(f"entries {seen[table]} and {name} both make {table[0]}.{table[1]}")
+            seen[table] = name
+        return self
+
+
+def json_schema() -> dict:
+    return Catalog.model_json_schema(by_alias=True)
+
+
+def read_catalog(path: str | Path, *, unpinned: bool = False) -> Catalog:
+    """datasets.yml as a Catalog; CatalogError naming the file, line and field of the first problems.
+    ``unpinned``: url entries may lack their sha256 (fetch --update pins them)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise CatalogError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    if not isinstance(data, dict):
+        raise CatalogError(f"{path}:1: expected a mapping with 'datasets:', got {type(data).__name__}")
+    try:
+        return Catalog.model_validate(data, context={"unpinned": unpinned})
+    except ValidationError as error:
+        lines = [f"{path}:{_line_of(root, problem['loc'])}: {_dotted(problem['loc']) or 'datasets.yml'}: {_message(problem)}"
+                 for problem in error.errors()]
+        raise CatalogError("\n".join(lines)) from None
+
+
+def _message(problem: dict) -> str:
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        return "unknown field (see docs/datasets.schema.json for the fields an entry takes)"
+    return message
+
+
+def _dotted(location: tuple) -> str:
+    return ".".join(str(part) for part in location if part not in ("function-after", "[key]"))
+
+
+def _line_of(node: yaml.Node | None, location: tuple) -> int:
+    """The line of the YAML node at ``location`` (pydantic's path), or of its deepest existing parent."""
+    line = node.start_mark.line + 1 if node is not None else 1
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next((value for key, value in node.value if key.value == str(part)), None)
+            key = next((key for key, _ in node.value if key.value == str(part)), None)
+            if match is None:
+                break
+            node, line = match, (key or match).start_mark.line + 1
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
+def published_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def environment_references(text: str) -> list[str]:
+    return _ENV_REFERENCE.findall(text)
+
+
+def with_environment(text: str, environ) -> str:
+    """``text`` with each ${env:VAR} replaced by its value; CatalogError naming a variable that is not set."""
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise CatalogError(f"environment variable {name} is not set (named in a header of datasets.yml)")
+        return environ[name]
+    return _ENV_REFERENCE.sub(value, text)

@@ -1,0 +1,132 @@
+"""Putting a checked table (or view) in the place of the old one inside the caller's transaction, with
+every view that depends on the old one, declared or made by hand, dropped and made again over the
+new one: they never break or vanish. A view the new table cannot serve (a column it used is gone)
+stops the swap, and the transaction leaves everything as it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+_KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
+_MAX_NAME = 63
+
+
+@dataclass(frozen=True)
+class DependentView:
+    schema: str
+    name: str
+    kind: str  # VIEW or MATERIALIZED VIEW
+    definition: str
+    options: list[str]
+    comment: str | None
+    column_comments: list[tuple[str, str]]
+    grants: list[tuple[str, str]]  # (privilege, grantee or PUBLIC)
+    indexes: list[str]  # a materialized view's CREATE INDEX statements
+
+    @property
+    def qualified(self) -> str:
+        return quoted(self.schema, self.name)
+
+
+def quoted(schema: str, name: str) -> str:
+    return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
+
+
+def kind_of(conn: sa.Connection, schema: str, name: str) -> str | None:
+    relkind = conn.exec_driver_sql(
+        "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
+        (schema, name)).scalar()
+    return _KINDS.get(relkind) if relkind else None
+
+
+def dependent_views(conn: sa.Connection, schema: str, name: str) -> list[DependentView]:
+    """Views and materialized views that read ``schema.name``, directly or through each other, in an
+    order they can be made in."""
+    rows = conn.exec_driver_sql(
+        """
+        WITH RECURSIVE dependents(oid, depth) AS (
+            SELECT DISTINCT r.ev_class, 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+             WHERE d.classid = 'pg_rewrite'::regclass AND d.refclassid = 'pg_class'::regclass
+               AND d.refobjid = %(target)s::regclass AND r.ev_class <> %(target)s::regclass
+            UNION
+            SELECT DISTINCT r.ev_class, dependents.depth + 1 FROM dependents
+              JOIN pg_depend d ON d.refobjid = dependents.oid AND d.classid = 'pg_rewrite'::regclass
+               AND d.refclassid = 'pg_class'::regclass
+              JOIN pg_rewrite r ON r.oid = d.objid AND r.ev_class <> dependents.oid
+             WHERE dependents.depth < 100
+        )
+        SELECT n.nspname, c.relname, c.relkind, pg_get_viewdef(c.oid), coalesce(c.reloptions, '{}'),
+               obj_description(c.oid, 'pg_class'),
+               ARRAY(SELECT ARRAY[a.attname, col_description(c.oid, a.attnum)] FROM pg_attribute a
+                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND col_description(c.oid, a.attnum) IS NOT NULL ORDER BY a.attnum),
+               ARRAY(SELECT ARRAY[g.privilege_type, coalesce(r.rolname, 'PUBLIC')] FROM aclexplode(c.relacl) g
+                       LEFT JOIN pg_roles r ON r.oid = g.grantee WHERE g.grantee <> c.relowner),
+               ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid ORDER BY i.indexrelid),
+               max(dependents.depth) AS depth
+          FROM dependents JOIN pg_class c ON c.oid = dependents.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+         GROUP BY c.oid, n.nspname
+         ORDER BY depth, n.nspname, c.relname
+        """,
+        {"target": quoted(schema, name)},
+    ).all()
+    return [
+        DependentView(view_schema, view_name, _KINDS[relkind], definition.strip().rstrip(";"), list(options), comment,
+                      [tuple(pair) for pair in column_comments], [tuple(pair) for pair in grants], list(indexes))
+        for view_schema, view_name, relkind, definition, options, comment, column_comments, grants, indexes, _ in rows
+    ]
+
+
+def drop_views(conn: sa.Connection, views: list[DependentView]) -> None:
+    for view in reversed(views):
+        conn.exec_driver_sql(f"DROP {view.kind} {view.qualified}")
+
+
+def make_views(conn: sa.Connection, views: list[DependentView]) -> None:
+    for view in views:
+        options = f" WITH ({', '.join(view.options)})" if view.options else ""
+        try:
+            with conn.begin_nested():
+                conn.exec_driver_sql(f"CREATE {view.kind} {view.qualified}{options} AS {view.definition}")
+        except sa.exc.DBAPIError as error:
+            reason = str(error.orig).strip().splitlines()[0]
+            raise ViewBroken(f"the {view.kind.lower()} {view.schema}.{view.name} depends on it and cannot be made over the new"
+                             f" table ({reason}); nothing was changed") from None
+        for statement in view.indexes:
+            conn.exec_driver_sql(statement)
+        if view.comment is not None:
+            conn.exec_driver_sql(f"COMMENT ON {view.kind} {view.qualified} IS %s", (view.comment,))
+        for column, text in view.column_comments:
+            conn.exec_driver_sql(f'COMMENT ON COLUMN {view.qualified}."{column}" IS %s', (text,))
+        for privilege, grantee in view.grants:
+            target = "PUBLIC" if grantee == "PUBLIC" else f'"{grantee}"'
+            conn.exec_driver_sql(f"GRANT {privilege} ON {view.qualified} TO {target}")
+
+
+class ViewBroken(Exception):
+    pass
+
+
+def put_in_place(conn: sa.Connection, staging_schema: str, staging: str, kind: str, schema: str, name: str) -> None:
+    """Move ``staging_schema.staging`` (a TABLE or MATERIALIZED VIEW) to ``schema.name``, replacing what
+    is there, and give its indexes and constraints the new name."""
+    old = kind_of(conn, schema, name)
+    if old:
+        conn.exec_driver_sql(f"DROP {old} {quoted(schema, name)}")
+    conn.exec_driver_sql(f"ALTER {kind} {quoted(staging_schema, staging)} SET SCHEMA \"{schema}\"")
+    conn.exec_driver_sql(f"ALTER {kind} {quoted(schema, staging)} RENAME TO \"{name}\"")
+    renamed = conn.exec_driver_sql(
+        "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
+        (quoted(schema, name),)).scalars().all()
+    for index in renamed:
+        if index.startswith(staging):
+            constraint = conn.exec_driver_sql(
+                "SELECT conname FROM pg_constraint WHERE conindid = (SELECT oid FROM pg_class WHERE relname = %s"
+                " AND relnamespace = %s::regnamespace) AND conrelid = %s::regclass",
+                (index, f'"{schema}"', quoted(schema, name))).scalar()
+            new = (name + index[len(staging):])[:_MAX_NAME]
+            if constraint:
+                conn.exec_driver_sql(f'ALTER TABLE {quoted(schema, name)} RENAME CONSTRAINT "{constraint}" TO "{new}"')
+            else:
+                conn.exec_driver_sql(f'ALTER INDEX {quoted(schema, index)} RENAME TO "{new}"')
