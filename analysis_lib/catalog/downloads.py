@@ -120,12 +120,12 @@ def repin(catalog_file: Path, name: str, sha256: str) -> None:
     pinned = next(((key, value) for key, value in entry.value if key.value == "sha256"), None)
     if pinned is not None:
         value = pinned[1]
-        text = text[: value.start_mark.index] + sha256 + text[value.end_mark.index :]
+        text = text[: value.start_mark.index] + f'"{sha256}"' + text[value.end_mark.index :]
     else:
         url_key = next(key for key, _ in entry.value if key.value == "url")
         line_end = text.index("\n", url_key.start_mark.index) if "\n" in text[url_key.start_mark.index :] else len(text)
         indent = " " * url_key.start_mark.column
-        text = text[:line_end] + f"\n{indent}sha256: {sha256}" + text[line_end:]
+        text = text[:line_end] + f'\n{indent}sha256: "{sha256}"' + text[line_end:]
     temporary = catalog_file.with_name(f".{catalog_file.name}.new")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, catalog_file)

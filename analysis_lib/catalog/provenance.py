@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from .. import __version__
 from .fingerprints import FileState, Fingerprint
+from . import swap
 from .plan import Recorded, Step
 
 SCHEMA = "catalog"
@@ -145,7 +146,7 @@ def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, se
         },
     )
     kind = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW"}[entry.materialized if entry.sql else "table"]
-    conn.execute(sa.text(f"COMMENT ON {kind} {_quoted(step.schema, step.table)} IS {_literal(comment(step, build_id, facts))}"))
+    conn.execute(sa.text(f"COMMENT ON {kind} {_quoted(step.schema, step.table)} IS {swap.literal(comment(step, build_id, facts))}"))
 
 
 def comment(step: Step, build_id: int, facts: dict) -> str:
@@ -209,6 +210,4 @@ def _quoted(schema: str, table: str) -> str:
     return f'"{schema}"."{table}"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 

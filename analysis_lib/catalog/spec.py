@@ -142,6 +142,13 @@ class Entry(_Strict):
             raise ValueError(f"{value!r}: give a path inside the project, without ..")
         return value
 
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _hash_as_text(cls, value):
+        if value is not None and not isinstance(value, str):
+            raise ValueError("put the hash in quotes: YAML read it as a number")
+        return value
+
     @field_validator("headers")
     @classmethod
     def _secrets_by_reference(cls, headers: dict[str, str]) -> dict[str, str]:

@@ -34,6 +34,11 @@ def quoted(schema: str, name: str) -> str:
     return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
 
 
+def literal(text: str) -> str:
+    """A string constant (utility statements such as COMMENT take no parameters)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def kind_of(conn: sa.Connection, schema: str, name: str) -> str | None:
     relkind = conn.exec_driver_sql(
         "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
@@ -96,9 +101,9 @@ def make_views(conn: sa.Connection, views: list[DependentView]) -> None:
         for statement in view.indexes:
             conn.exec_driver_sql(statement)
         if view.comment is not None:
-            conn.exec_driver_sql(f"COMMENT ON {view.kind} {view.qualified} IS %s", (view.comment,))
+            conn.exec_driver_sql(f"COMMENT ON {view.kind} {view.qualified} IS {literal(view.comment)}")
         for column, text in view.column_comments:
-            conn.exec_driver_sql(f'COMMENT ON COLUMN {view.qualified}."{column}" IS %s', (text,))
+            conn.exec_driver_sql(f'COMMENT ON COLUMN {view.qualified}."{column}" IS {literal(text)}')
         for privilege, grantee in view.grants:
             target = "PUBLIC" if grantee == "PUBLIC" else f'"{grantee}"'
             conn.exec_driver_sql(f"GRANT {privilege} ON {view.qualified} TO {target}")
