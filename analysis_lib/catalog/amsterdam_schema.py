@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .sql import run
 from ..identifiers import snake_case
 from .spec import CatalogError
 
@@ -139,7 +140,7 @@ class Conformance:
         absent = [f for f in geometry_fields if f.column not in columns]
         loaded = [c for c, t in columns.items() if t.startswith("geometry") and c not in self.definition.columns]
         if absent and len(absent) == 1 and len(loaded) == 1:
-            conn.exec_driver_sql(f'ALTER TABLE {relation} RENAME COLUMN "{loaded[0]}" TO "{absent[0].column}"')
+            run(conn, f'ALTER TABLE {relation} RENAME COLUMN "{loaded[0]}" TO "{absent[0].column}"')
             columns = _columns(conn, relation)
         missing = [f for f in self.definition.fields if f.column not in columns]
         refused = [f for f in missing if f not in self.add_missing]
@@ -147,18 +148,18 @@ class Conformance:
             raise CatalogError(f"{self.source}: fields of {self.definition.path} that the file lacks: {', '.join(f.name for f in refused)}"
                                " (schema_fields_missing: null makes them columns of NULLs)")
         for f in missing:
-            conn.exec_driver_sql(f'ALTER TABLE {relation} ADD COLUMN "{f.column}" {f.type}')
+            run(conn, f'ALTER TABLE {relation} ADD COLUMN "{f.column}" {f.type}')
         for f in self.definition.fields:
             if f.column in columns and not _same_type(columns[f.column], f.type):
                 try:
                     with conn.begin_nested():
-                        conn.exec_driver_sql(f'ALTER TABLE {relation} ALTER COLUMN "{f.column}" TYPE {f.type} USING "{f.column}"::{f.type}')
+                        run(conn, f'ALTER TABLE {relation} ALTER COLUMN "{f.column}" TYPE {f.type} USING "{f.column}"::{f.type}')
                 except Exception as error:  # the server says which value does not fit
                     reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
                     raise CatalogError(f"{self.source}: column {f.column} ({columns[f.column]}) cannot be {f.type} as"
                                        f" {self.definition.path} says: {reason}") from None
         if self.definition.key:
-            conn.exec_driver_sql(f"ALTER TABLE {relation} ADD PRIMARY KEY ({', '.join(chr(34) + k + chr(34) for k in self.definition.key)})")
+            run(conn, f"ALTER TABLE {relation} ADD PRIMARY KEY ({', '.join(chr(34) + k + chr(34) for k in self.definition.key)})")
 
 
 def conformance(definition: Definition, present: list[str], entry, source: str) -> Conformance:
@@ -211,6 +212,7 @@ def _same_type(loaded: str, wanted: str) -> bool:
 
 
 def _columns(conn, relation: str) -> dict[str, str]:
-    return dict(conn.exec_driver_sql(
+    return dict(run(
+        conn,
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass"
         " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (relation,)).all())

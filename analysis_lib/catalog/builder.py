@@ -10,6 +10,7 @@ from __future__ import annotations
 import graphlib
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .sql import run
 from ..db import engine
 from . import fingerprints as fp
 from . import provenance, swap
@@ -111,11 +113,12 @@ class _build_lock:
 
 def _clear_staging(conn: sa.Connection) -> None:
     """Under the build lock nothing else uses catalog_staging: what is in it was left by a killed build."""
-    for name, relkind in conn.exec_driver_sql(
+    for name, relkind in run(
+        conn,
         "SELECT c.relname, c.relkind FROM pg_class c WHERE c.relnamespace = 'catalog_staging'::regnamespace AND c.relkind IN ('r', 'm', 'v')"
     ).all():
         kind = {"r": "TABLE", "m": "MATERIALIZED VIEW", "v": "VIEW"}[relkind]
-        conn.exec_driver_sql(f"DROP {kind} IF EXISTS {swap.quoted(provenance.STAGING_SCHEMA, name)} CASCADE")
+        run(conn, f"DROP {kind} IF EXISTS {swap.quoted(provenance.STAGING_SCHEMA, name)} CASCADE")
 
 
 def _dry_run(plan: Plan, chosen: list[str], force: bool, echo) -> BuildResult:
@@ -152,10 +155,13 @@ class _Builder:
         sorter.prepare()
         failed: set[str] = set()
         stopped = False
+        ready: deque[str] = deque()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             running = {}
             while sorter.is_active():
-                for name in sorter.get_ready():
+                ready.extend(sorter.get_ready())
+                while ready and len(running) < jobs:  # started only when a worker is free, so a failure stops what waits
+                    name = ready.popleft()
                     blocked = [i for i in self.plan.steps[name].inputs if i in failed]
                     if blocked or stopped:
                         why = f"input {', '.join(blocked)} failed" if blocked else "not started: an earlier entry failed"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from .sql import run
 from .queries import QueryProblem, read_query
 from .spec import Check, CatalogError
 
@@ -33,7 +34,8 @@ def _known(names: list[str], columns: dict[str, str], kind: str) -> list[str]:
 def _not_null(conn, names: list[str], relation: str, columns: dict) -> list[str]:
     if problems := _known(names, columns, "not_null"):
         return problems
-    counts = conn.exec_driver_sql(
+    counts = run(
+        conn,
         "SELECT " + ", ".join(f'count(*) FILTER (WHERE "{n}" IS NULL)' for n in names) + f" FROM {relation}").one()
     return [f"not_null {name}: {count:,} rows hold NULL" for name, count in zip(names, counts) if count]
 
@@ -42,7 +44,8 @@ def _unique(conn, names: list[str], relation: str, columns: dict) -> list[str]:
     if problems := _known(names, columns, "unique"):
         return problems
     listed = ", ".join(f'"{n}"' for n in names)
-    repeated = conn.exec_driver_sql(
+    repeated = run(
+        conn,
         f"SELECT {listed}, count(*) AS n, count(*) OVER () AS groups FROM {relation} GROUP BY {listed}"
         f" HAVING count(*) > 1 ORDER BY n DESC, {listed} LIMIT {_SHOWN}").all()
     if not repeated:
@@ -52,7 +55,7 @@ def _unique(conn, names: list[str], relation: str, columns: dict) -> list[str]:
 
 
 def _rows(conn, bounds, relation: str, columns: dict) -> list[str]:
-    count = conn.exec_driver_sql(f"SELECT count(*) FROM {relation}").scalar()
+    count = run(conn, f"SELECT count(*) FROM {relation}").scalar()
     if bounds.min is not None and count < bounds.min:
         return [f"rows: {count:,}, fewer than the minimum {bounds.min:,}"]
     if bounds.max is not None and count > bounds.max:
@@ -82,10 +85,11 @@ def _geometry(conn, check, relation: str, columns: dict) -> list[str]:
         labels.append(f"not in SRID {check.srid}")
     if not parts:
         return []
-    counts = conn.exec_driver_sql(f"SELECT {', '.join(parts)} FROM {relation}", {"type": check.type, "srid": check.srid}).one()
+    counts = run(conn, f"SELECT {', '.join(parts)} FROM {relation}", {"type": check.type, "srid": check.srid}).one()
     failures = [f"geometry {column}: {count:,} geometries are {label}" for label, count in zip(labels, counts) if count]
     if check.valid and counts[0]:
-        reasons = conn.exec_driver_sql(
+        reasons = run(
+            conn,
             f"SELECT ST_IsValidReason({quoted}) FROM {relation} WHERE NOT ST_IsValid({quoted}) LIMIT {_SHOWN}").scalars().all()
         failures[0] += f" ({'; '.join(reasons)})"
     return failures
@@ -97,7 +101,7 @@ def _sql(conn, query: str, relation: str, columns: dict) -> list[str]:
         read_query(text)
     except QueryProblem as problem:
         return [f"sql {_short(query)}: {problem}"]
-    result = conn.exec_driver_sql(f"SELECT * FROM ({text}) AS failing LIMIT {_SHOWN + 1}")
+    result = run(conn, f"SELECT * FROM ({text}) AS failing LIMIT {_SHOWN + 1}")
     rows = result.all()
     if not rows:
         return []

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .sql import run
 from ..db import engine
+from ..errors import AnalysisLibError
 from . import amsterdam_schema, provenance, swap
 from .checks import CheckFailed, run_checks
 from .downloads import fetch
@@ -38,7 +40,11 @@ def make_from_file(step: Step, root: Path, staging: str, build_id: int, started:
         conformance = amsterdam_schema.conformance(definition, present, entry, source=f"{step.name} ({path.name})")
         options.update(conformance.loader_options)
     try:
-        import_file(path, staging, schema=STAGING, if_exists="fail", lock_timeout=entry.lock_timeout, progress=False, **options)
+        try:
+            import_file(path, staging, schema=STAGING, if_exists="fail", lock_timeout=entry.lock_timeout, progress=False, **options)
+        except AnalysisLibError as error:  # said of the staging table, meant of the entry's
+            message = str(error).replace(f"{STAGING}.{staging}", step.qualified).replace(staging, step.table)
+            raise CatalogError(f"{message}; {step.qualified} was left as it was") from None
         _unchanged_since_hashed(step, root)
         with engine().begin() as conn:
             _lock_timeout(conn, entry.lock_timeout)
@@ -58,11 +64,11 @@ def make_derived(step: Step, staging: str, build_id: int, started: float) -> dic
             return _replace_view(conn, step, build_id, started)
         kind = "TABLE" if entry.materialized == "table" else "MATERIALIZED VIEW"
         relation = swap.quoted(STAGING, staging)
-        conn.exec_driver_sql(f"CREATE {kind} {relation} AS {step.query.text.strip().rstrip(';')}")
+        run(conn, f"CREATE {kind} {relation} AS {step.query.text.strip().rstrip(';')}")
         for column in _geometry_columns(conn, relation):
             index = f"{staging}_{column}"[:58] + "_gist"
-            conn.exec_driver_sql(f'CREATE INDEX "{index}" ON {relation} USING gist ("{column}")')
-        conn.exec_driver_sql(f"ANALYZE {relation}")
+            run(conn, f'CREATE INDEX "{index}" ON {relation} USING gist ("{column}")')
+        run(conn, f"ANALYZE {relation}")
         return _check_and_swap(conn, step, staging, kind, entry.checks, build_id, started)
 
 
@@ -72,7 +78,7 @@ def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id:
     _checked(conn, step, checks, relation, facts["columns"])
     dependents = swap.dependent_views(conn, step.schema, step.table) if swap.kind_of(conn, step.schema, step.table) else []
     swap.drop_views(conn, dependents)
-    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
+    run(conn, f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
     swap.put_in_place(conn, STAGING, staging, kind, step.schema, step.table)
     swap.make_views(conn, dependents)
     provenance.record_table(conn, step, build_id, facts, time.perf_counter() - started)
@@ -85,9 +91,9 @@ def _replace_view(conn, step: Step, build_id: int, started: float) -> dict:
     dependents = swap.dependent_views(conn, step.schema, step.table) if old else []
     swap.drop_views(conn, dependents)
     if old:
-        conn.exec_driver_sql(f"DROP {old} {target}")
-    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
-    conn.exec_driver_sql(f"CREATE VIEW {target} AS {step.query.text.strip().rstrip(';')}")
+        run(conn, f"DROP {old} {target}")
+    run(conn, f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
+    run(conn, f"CREATE VIEW {target} AS {step.query.text.strip().rstrip(';')}")
     facts = provenance.facts_of(conn, step.schema, step.table, count_rows=False)
     facts["geometries"] = [dict(g, extent=None) for g in facts["geometries"]]  # a view's extent would read all it reads
     _checked(conn, step, step.entry.checks, target, facts["columns"])
@@ -104,18 +110,19 @@ def _checked(conn, step: Step, checks, relation: str, columns: dict) -> None:
 
 
 def _geometry_columns(conn, relation: str) -> list[str]:
-    return conn.exec_driver_sql(
+    return run(
+        conn,
         "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped"
         " AND atttypid = 'geometry'::regtype ORDER BY attnum", (relation,)).scalars().all()
 
 
 def _lock_timeout(conn, seconds: float) -> None:
-    conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
+    run(conn, f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'")
 
 
 def _drop_staging(staging: str, kind: str) -> None:
     with engine().begin() as conn:
-        conn.exec_driver_sql(f"DROP {kind} IF EXISTS {swap.quoted(STAGING, staging)}")
+        run(conn, f"DROP {kind} IF EXISTS {swap.quoted(STAGING, staging)}")
 
 
 def _source_file(step: Step, root: Path) -> Path:

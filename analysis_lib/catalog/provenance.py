@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .sql import run
 from .. import __version__
 from .fingerprints import FileState, Fingerprint
 from . import swap
@@ -74,14 +75,15 @@ BUILD_LOCK = "analysis_lib.catalog.build"
 
 
 def ensure_schema(conn: sa.Connection) -> None:
-    conn.exec_driver_sql(_DDL)
+    run(conn, _DDL)
 
 
 def recorded(conn: sa.Connection) -> list[Recorded]:
     """The last build of every table, as recorded (nothing when no build ran yet)."""
-    if conn.exec_driver_sql("SELECT to_regclass('catalog.current')").scalar() is None:
+    if run(conn, "SELECT to_regclass('catalog.current')").scalar() is None:
         return []
-    rows = conn.exec_driver_sql(
+    rows = run(
+        conn,
         "SELECT entry, schema_name, table_name, components, checks_digest, source_path, size, mtime_ns, sha256, build_id"
         " FROM catalog.current"
     ).all()
@@ -93,7 +95,8 @@ def recorded(conn: sa.Connection) -> list[Recorded]:
 
 
 def existing_tables(conn: sa.Connection) -> set[tuple[str, str]]:
-    return set(conn.exec_driver_sql(
+    return set(run(
+        conn,
         "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'catalog_staging')"
     ).all())
@@ -117,7 +120,7 @@ def finish_build(conn: sa.Connection, build_id: int, result: str, summary: dict)
 
 def mark_killed_builds(conn: sa.Connection) -> int:
     """Builds still 'running' while this one holds the build lock were killed (the lock died with them)."""
-    return conn.exec_driver_sql("UPDATE catalog.builds SET result = 'killed' WHERE result = 'running'").rowcount
+    return run(conn, "UPDATE catalog.builds SET result = 'killed' WHERE result = 'running'").rowcount
 
 
 def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, seconds: float) -> None:
@@ -164,18 +167,20 @@ def comment(step: Step, build_id: int, facts: dict) -> str:
 def facts_of(conn: sa.Connection, schema: str, table: str, *, count_rows: bool) -> dict:
     """Rows, columns and types, and each geometry column's SRID, type and extent."""
     qualified = _quoted(schema, table)
-    columns = dict(conn.exec_driver_sql(
+    columns = dict(run(
+        conn,
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass"
         " AND attnum > 0 AND NOT attisdropped ORDER BY attnum", (qualified,)).all())
     geometries = []
     for name, pg_type in columns.items():
         if not pg_type.startswith("geometry"):
             continue
-        row = conn.exec_driver_sql(
+        row = run(
+            conn,
             f'SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent("{name}") AS e FROM {qualified}) s').one()
         srid, geometry_type = _declared(pg_type)
         geometries.append({"column": name, "srid": srid, "type": geometry_type, "extent": list(row) if row[0] is not None else None})
-    rows = conn.exec_driver_sql(f"SELECT count(*) FROM {qualified}").scalar() if count_rows else None
+    rows = run(conn, f"SELECT count(*) FROM {qualified}").scalar() if count_rows else None
     return {"rows": rows, "columns": columns, "geometries": geometries}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .sql import run
 from ..db import engine
 from .builder import read_plan
 from .plan import UP_TO_DATE, Plan
@@ -33,10 +34,10 @@ def status_rows(root: str | Path = ".", *, verify: bool = False) -> list[dict]:
 
 
 def _built_at(conn) -> dict:
-    if conn.exec_driver_sql("SELECT to_regclass('catalog.current')").scalar() is None:
+    if run(conn, "SELECT to_regclass('catalog.current')").scalar() is None:
         return {}
     return {(s, t): when.isoformat(timespec="seconds") for s, t, when in
-            conn.exec_driver_sql("SELECT schema_name, table_name, built_at FROM catalog.current").all()}
+            run(conn, "SELECT schema_name, table_name, built_at FROM catalog.current").all()}
 
 
 def render(rows: list[dict]) -> str:
@@ -99,7 +100,7 @@ def _upstream(plan: Plan, name: str) -> set[str]:
 
 
 def _recorded_sources(conn) -> dict:
-    if conn.exec_driver_sql("SELECT to_regclass('catalog.current')").scalar() is None:
+    if run(conn, "SELECT to_regclass('catalog.current')").scalar() is None:
         return {}
-    result = conn.exec_driver_sql("SELECT schema_name, table_name, sha256, rows, build_id, built_at FROM catalog.current")
+    result = run(conn, "SELECT schema_name, table_name, sha256, rows, build_id, built_at FROM catalog.current")
     return {(row.schema_name, row.table_name): row._asdict() for row in result}

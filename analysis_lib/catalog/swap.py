@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .sql import run
+
 _KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
 _MAX_NAME = 63
 
@@ -40,7 +42,8 @@ def literal(text: str) -> str:
 
 
 def kind_of(conn: sa.Connection, schema: str, name: str) -> str | None:
-    relkind = conn.exec_driver_sql(
+    relkind = run(
+        conn,
         "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = %s",
         (schema, name)).scalar()
     return _KINDS.get(relkind) if relkind else None
@@ -49,7 +52,8 @@ def kind_of(conn: sa.Connection, schema: str, name: str) -> str | None:
 def dependent_views(conn: sa.Connection, schema: str, name: str) -> list[DependentView]:
     """Views and materialized views that read ``schema.name``, directly or through each other, in an
     order they can be made in."""
-    rows = conn.exec_driver_sql(
+    rows = run(
+        conn,
         """
         WITH RECURSIVE dependents(oid, depth) AS (
             SELECT DISTINCT r.ev_class, 1 FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
@@ -85,7 +89,7 @@ def dependent_views(conn: sa.Connection, schema: str, name: str) -> list[Depende
 
 def drop_views(conn: sa.Connection, views: list[DependentView]) -> None:
     for view in reversed(views):
-        conn.exec_driver_sql(f"DROP {view.kind} {view.qualified}")
+        run(conn, f"DROP {view.kind} {view.qualified}")
 
 
 def make_views(conn: sa.Connection, views: list[DependentView]) -> None:
@@ -93,20 +97,20 @@ def make_views(conn: sa.Connection, views: list[DependentView]) -> None:
         options = f" WITH ({', '.join(view.options)})" if view.options else ""
         try:
             with conn.begin_nested():
-                conn.exec_driver_sql(f"CREATE {view.kind} {view.qualified}{options} AS {view.definition}")
+                run(conn, f"CREATE {view.kind} {view.qualified}{options} AS {view.definition}")
         except sa.exc.DBAPIError as error:
             reason = str(error.orig).strip().splitlines()[0]
             raise ViewBroken(f"the {view.kind.lower()} {view.schema}.{view.name} depends on it and cannot be made over the new"
                              f" table ({reason}); nothing was changed") from None
         for statement in view.indexes:
-            conn.exec_driver_sql(statement)
+            run(conn, statement)
         if view.comment is not None:
-            conn.exec_driver_sql(f"COMMENT ON {view.kind} {view.qualified} IS {literal(view.comment)}")
+            run(conn, f"COMMENT ON {view.kind} {view.qualified} IS {literal(view.comment)}")
         for column, text in view.column_comments:
-            conn.exec_driver_sql(f'COMMENT ON COLUMN {view.qualified}."{column}" IS {literal(text)}')
+            run(conn, f'COMMENT ON COLUMN {view.qualified}."{column}" IS {literal(text)}')
         for privilege, grantee in view.grants:
             target = "PUBLIC" if grantee == "PUBLIC" else f'"{grantee}"'
-            conn.exec_driver_sql(f"GRANT {privilege} ON {view.qualified} TO {target}")
+            run(conn, f"GRANT {privilege} ON {view.qualified} TO {target}")
 
 
 class ViewBroken(Exception):
@@ -118,20 +122,22 @@ def put_in_place(conn: sa.Connection, staging_schema: str, staging: str, kind: s
     is there, and give its indexes and constraints the new name."""
     old = kind_of(conn, schema, name)
     if old:
-        conn.exec_driver_sql(f"DROP {old} {quoted(schema, name)}")
-    conn.exec_driver_sql(f"ALTER {kind} {quoted(staging_schema, staging)} SET SCHEMA \"{schema}\"")
-    conn.exec_driver_sql(f"ALTER {kind} {quoted(schema, staging)} RENAME TO \"{name}\"")
-    renamed = conn.exec_driver_sql(
+        run(conn, f"DROP {old} {quoted(schema, name)}")
+    run(conn, f"ALTER {kind} {quoted(staging_schema, staging)} SET SCHEMA \"{schema}\"")
+    run(conn, f"ALTER {kind} {quoted(schema, staging)} RENAME TO \"{name}\"")
+    renamed = run(
+        conn,
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",
         (quoted(schema, name),)).scalars().all()
     for index in renamed:
         if index.startswith(staging):
-            constraint = conn.exec_driver_sql(
+            constraint = run(
+                conn,
                 "SELECT conname FROM pg_constraint WHERE conindid = (SELECT oid FROM pg_class WHERE relname = %s"
                 " AND relnamespace = %s::regnamespace) AND conrelid = %s::regclass",
                 (index, f'"{schema}"', quoted(schema, name))).scalar()
             new = (name + index[len(staging):])[:_MAX_NAME]
             if constraint:
-                conn.exec_driver_sql(f'ALTER TABLE {quoted(schema, name)} RENAME CONSTRAINT "{constraint}" TO "{new}"')
+                run(conn, f'ALTER TABLE {quoted(schema, name)} RENAME CONSTRAINT "{constraint}" TO "{new}"')
             else:
-                conn.exec_driver_sql(f'ALTER INDEX {quoted(schema, index)} RENAME TO "{new}"')
+                run(conn, f'ALTER INDEX {quoted(schema, index)} RENAME TO "{new}"')

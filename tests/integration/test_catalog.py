@@ -1,0 +1,375 @@
+"""The dataset catalog against the real database: builds in order, provenance and comments, what is
+stale and why, checks that keep the old table, views that survive a rebuild, one build at a time,
+and a killed build that leaves everything as before."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+import analysis_lib as al
+from catalog_project import Project
+
+BUURTEN = "code;naam;inwoners\n0363;Centrum;100\n0364;Noord;200\n0365;West;300\n"
+MELDINGEN = "id;buurt;categorie;x;y\n1;0363;afval;121000;487000\n2;0363;groen;121010;487010\n3;0364;afval;122000;489000\n"
+POINTS_GEOJSON = json.dumps({"type": "FeatureCollection", "features": [
+    {"type": "Feature", "properties": {"id": 1, "buurt": "0365"}, "geometry": {"type": "Point", "coordinates": [4.89, 52.37]}},
+    {"type": "Feature", "properties": {"id": 2, "buurt": "0363"}, "geometry": {"type": "Point", "coordinates": [4.90, 52.38]}}]})
+
+
+@pytest.fixture
+def project(tmp_path, schema):
+    return Project(tmp_path, schema)
+
+
+def small_catalog(project: Project) -> None:
+    project.raw("buurten.csv", BUURTEN)
+    project.raw("meldingen.csv", MELDINGEN)
+    project.raw("containers.geojson", POINTS_GEOJSON)
+    s = project.schema
+    per_buurt = project.sql("per_buurt.sql", f"""
+        -- meldingen per buurt, with the buurt's name
+        SELECT b.code, b.naam, count(m.id) AS meldingen, ST_Buffer(ST_Collect(m.geom), 10) AS geom
+        FROM {s}.buurten b LEFT JOIN {s}.meldingen m ON m.buurt = b.code GROUP BY b.code, b.naam""")
+    overview = project.sql("overview.sql", f"SELECT p.code, p.meldingen, (SELECT count(*) FROM {s}.containers c WHERE c.buurt = p.code)"
+                                           f" AS containers FROM {s}.per_buurt p")
+    project.catalog({
+        "buurten": {"path": "buurten.csv", "checks": [{"unique": ["code"]}, {"rows": {"min": 1}}]},
+        "meldingen": {"path": "meldingen.csv", "crs": "EPSG:28992", "x": "x", "y": "y", "column_types": {"buurt": "text"},
+                      "checks": [{"not_null": ["buurt"]}, {"geometry": {"type": "Point", "srid": 28992}}]},
+        "containers": {"path": "containers.geojson"},
+        "per_buurt": {"sql": per_buurt, "checks": [{"sql": "SELECT * FROM {this} WHERE meldingen < 0"}]},
+        "overview": {"sql": overview, "materialized": "view"},
+    })
+
+
+def test_a_catalog_builds_in_order_and_records_where_every_table_came_from(project):
+    small_catalog(project)
+    result = project.build()
+    assert result.ok, result.outcomes
+    assert result.built == ["buurten", "meldingen", "containers", "per_buurt", "overview"]
+    s = project.schema
+    assert project.query(f"SELECT code, naam, inwoners FROM {s}.buurten ORDER BY code") == [
+        ("0363", "Centrum", 100), ("0364", "Noord", 200), ("0365", "West", 300)]  # leading zeros kept
+    assert project.query(f"SELECT code, meldingen FROM {s}.per_buurt ORDER BY code") == [("0363", 2), ("0364", 1), ("0365", 0)]
+    assert project.query(f"SELECT code, meldingen, containers FROM {s}.overview ORDER BY code") == [
+        ("0363", 2, 1), ("0364", 1, 0), ("0365", 0, 1)]
+
+    meldingen = project.current("meldingen")
+    raw = (project.root / "data/raw/meldingen.csv").read_bytes()
+    assert meldingen["sha256"] == hashlib.sha256(raw).hexdigest() and meldingen["size"] == len(raw)
+    assert meldingen["source_path"] == "data/raw/meldingen.csv" and meldingen["rows"] == 3
+    assert meldingen["srid"] == 28992 and meldingen["geometry_type"] == "Point"
+    assert meldingen["extent"] == [121000.0, 487000.0, 122000.0, 489000.0]
+    assert meldingen["columns"]["buurt"] == "text" and meldingen["options"]["x"] == "x"
+    containers = project.current("containers")
+    assert containers["srid"] == 28992  # WGS 84 reprojected; the extent is in Amsterdam's RD New range
+    assert 110_000 < containers["extent"][0] < 135_000 and 476_000 < containers["extent"][1] < 494_000
+    per_buurt = project.current("per_buurt")
+    assert per_buurt["inputs"] == ["buurten", "meldingen"] and "FROM" in per_buurt["sql"] and per_buurt["sha256"] is None
+    assert project.current("overview")["kind"] == "view"
+    build = project.query("SELECT result, os_user, workbench_version, selection, finished >= started FROM catalog.builds WHERE id = :id",
+                          {"id": result.build_id})[0]
+    assert build == ("succeeded", build[1], al.__version__, "all", True)
+
+    comment = project.query(f"SELECT obj_description('{s}.meldingen'::regclass)")[0][0]
+    assert comment.startswith("datasets.yml entry meldingen: from data/raw/meldingen.csv sha256 " + meldingen["sha256"][:12])
+    assert f"build {result.build_id}" in comment
+    assert project.query(f"SELECT indexdef FROM pg_indexes WHERE schemaname = '{s}' AND tablename = 'per_buurt'")[0][0].endswith(
+        "USING gist (geom)")
+    assert project.query("SELECT count(*) FROM pg_class WHERE relnamespace = 'catalog_staging'::regnamespace")[0][0] == 0
+
+    status = project.command("status", "--json")
+    assert status.returncode == 0, status.stderr
+    assert {row["entry"]: row["state"] for row in json.loads(status.stdout)} == dict.fromkeys(
+        ["buurten", "meldingen", "containers", "per_buurt", "overview"], "up to date")
+    again = project.build()
+    assert again.ok and again.built == []
+
+
+def test_the_read_only_role_reads_the_provenance(project):
+    small_catalog(project)
+    assert project.build().ok
+    analyst = sa.create_engine(os.environ["ANALYST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with analyst.connect() as conn:
+            rows = conn.execute(sa.text("SELECT entry FROM catalog.current WHERE schema_name = :s ORDER BY entry"), {"s": project.schema})
+            assert [r[0] for r in rows] == ["buurten", "containers", "meldingen", "overview", "per_buurt"]
+            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+                conn.execute(sa.text("DELETE FROM catalog.builds"))
+    finally:
+        analyst.dispose()
+
+
+def test_after_one_file_changes_only_it_and_what_depends_on_it_are_rebuilt(project):
+    small_catalog(project)
+    assert project.build().ok
+    containers_before = project.current("containers")["id"]
+    project.raw("meldingen.csv", MELDINGEN + "4;0365;afval;123000;488000\n")
+    status = {row["entry"]: (row["state"], row["why"]) for row in al.catalog.status(project.root).to_dict("records")}
+    assert status["meldingen"] == ("stale", "file changed")
+    assert status["per_buurt"] == ("stale", "input meldingen changed")
+    assert status["overview"] == ("stale", "input per_buurt changed")
+    assert status["buurten"][0] == status["containers"][0] == "up to date"
+    dry = project.command("build", "--dry-run")
+    assert dry.returncode == 0 and "would build   meldingen" in dry.stdout and "3 to build" in dry.stdout
+    result = project.build()
+    assert result.built == ["meldingen", "per_buurt", "overview"]
+    assert project.current("containers")["id"] == containers_before
+    assert project.query(f"SELECT meldingen FROM {project.schema}.overview WHERE code = '0365'") == [(1,)]
+
+
+def test_layout_and_comments_in_sql_change_nothing_but_its_meaning_and_the_options_do(project):
+    small_catalog(project)
+    assert project.build().ok
+    path = project.root / "sql/overview.sql"
+    path.write_text("-- reformatted\n" + path.read_text().replace(" ", "\n  ") + "\n;")
+    assert project.build().built == []
+    path.write_text(path.read_text().replace("p.meldingen", "p.meldingen + 0 AS meldingen", 1))
+    assert project.build(dry_run=True).outcomes[-1].message == "SQL changed"
+    entries = yaml.safe_load((project.root / "datasets.yml").read_text())["datasets"]
+    entries["containers"]["make_valid"] = True
+    entries["buurten"]["lock_timeout"] = 5  # how long to wait changes nothing stored
+    (project.root / "datasets.yml").write_text(yaml.safe_dump({"datasets": entries}))
+    plan = {o.name: o.message for o in project.build(dry_run=True).outcomes}
+    assert plan["containers"] == "options changed" and "buurten" not in [n for n, m in plan.items() if m]
+    assert project.build().built == ["containers", "overview"]
+
+
+def test_a_failing_check_keeps_the_old_table_its_views_and_its_provenance(project):
+    small_catalog(project)
+    assert project.build().ok
+    before = project.current("buurten")
+    project.raw("buurten.csv", BUURTEN + "0363;Dubbel;-5\n")
+    result = project.build()
+    assert not result.ok
+    failed = next(o for o in result.outcomes if o.name == "buurten")
+    assert failed.result == "failed"
+    assert "unique code: 1 values occur more than once, e.g. ('0363') ×2" in failed.message
+    assert f"{project.schema}.buurten was left as it was" in failed.message
+    assert {o.name: o.result for o in result.outcomes}["per_buurt"] == "skipped"
+    assert project.query(f"SELECT count(*) FROM {project.schema}.buurten")[0][0] == 3
+    assert project.current("buurten")["id"] == before["id"]
+    assert project.query(f"SELECT count(*) FROM {project.schema}.overview")[0][0] == 3
+    assert project.query("SELECT count(*) FROM pg_class WHERE relnamespace = 'catalog_staging'::regnamespace")[0][0] == 0
+    assert project.query("SELECT result FROM catalog.builds WHERE id = :id", {"id": result.build_id})[0][0] == "failed"
+    cli = project.command("build")
+    assert cli.returncode == 1 and "failed" in cli.stdout and "unique code" in cli.stdout
+
+
+def test_a_load_that_fails_names_the_entrys_table_not_its_staging_one(project):
+    project.raw("buurten.csv", BUURTEN + "0363;Dubbel;-5\n")
+    project.catalog({"buurten": {"path": "buurten.csv", "primary_key": "code"}})
+    message = project.build().outcomes[0].message
+    assert f"loading {project.schema}.buurten failed" in message and "Key (code)=(0363) is duplicated" in message
+    assert "catalog_staging" not in message and f"{project.schema}.buurten was left as it was" in message
+
+
+def test_sql_checks_show_the_failing_rows(project):
+    project.raw("buurten.csv", BUURTEN)
+    project.catalog({"buurten": {"path": "buurten.csv", "checks": [
+        {"sql": "SELECT code, inwoners FROM {this} WHERE inwoners > 150"}, {"not_null": ["naam"]}, {"rows": {"max": 2}}]}})
+    outcome = project.build().outcomes[0]
+    assert outcome.result == "failed"
+    assert "returned failing rows: code='0364', inwoners=200; code='0365', inwoners=300" in outcome.message
+    assert "rows: 3, more than the maximum 2" in outcome.message
+    assert "not_null" not in outcome.message
+    assert project.query(f"SELECT to_regclass('{project.schema}.buurten')")[0][0] is None
+
+
+def test_views_made_by_hand_survive_a_rebuild_with_their_comments_and_grants(project):
+    small_catalog(project)
+    assert project.build().ok
+    s = project.schema
+    with al.engine().begin() as conn:
+        conn.exec_driver_sql(f"CREATE VIEW {s}.mine AS SELECT code, naam FROM {s}.buurten WHERE inwoners > 150")
+        conn.exec_driver_sql(f"CREATE VIEW {s}.mine_too AS SELECT count(*) AS n FROM {s}.mine")
+        conn.exec_driver_sql(f"CREATE MATERIALIZED VIEW {s}.frozen AS SELECT code, inwoners FROM {s}.buurten")
+        conn.exec_driver_sql(f"CREATE UNIQUE INDEX frozen_code ON {s}.frozen (code)")
+        conn.exec_driver_sql(f"COMMENT ON VIEW {s}.mine IS 'the big ones'")
+        conn.exec_driver_sql(f"COMMENT ON COLUMN {s}.mine.naam IS 'as the city spells it'")
+        conn.exec_driver_sql(f"GRANT SELECT ON {s}.mine TO PUBLIC")
+    project.raw("buurten.csv", BUURTEN + "0366;Oost;400\n")
+    result = project.build()
+    assert result.ok and "buurten" in result.built
+    assert project.query(f"SELECT code FROM {s}.mine ORDER BY code") == [("0364",), ("0365",), ("0366",)]
+    assert project.query(f"SELECT n FROM {s}.mine_too") == [(3,)]
+    assert project.query(f"SELECT count(*) FROM {s}.frozen") == [(4,)]  # made again over the new table
+    assert project.query(f"SELECT indexname FROM pg_indexes WHERE schemaname = '{s}' AND tablename = 'frozen'") == [("frozen_code",)]
+    assert project.query(f"SELECT obj_description('{s}.mine'::regclass), col_description('{s}.mine'::regclass, 2),"
+                         f" has_table_privilege('public', '{s}.mine', 'SELECT')") == [("the big ones", "as the city spells it", True)]
+    # a new file without a column the hand-made view reads: the swap stops and nothing changes
+    project.raw("buurten.csv", "code;inwoners\n0363;1\n")
+    failed = project.build()
+    message = next(o.message for o in failed.outcomes if o.name == "buurten")
+    assert f"{s}.mine depends on it and cannot be made over the new table" in message and "naam" in message
+    assert project.query(f"SELECT count(*) FROM {s}.buurten") == [(4,)]
+    assert project.query(f"SELECT count(*) FROM {s}.mine") == [(3,)]
+
+
+def test_a_dry_run_touches_nothing(project):
+    small_catalog(project)
+    builds = project.query("SELECT count(*) FROM catalog.builds")[0][0] if project.query(
+        "SELECT to_regclass('catalog.builds')")[0][0] else 0
+    result = project.command("build", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "would build   buurten" in result.stdout and "never built" in result.stdout and "nothing was changed" in result.stdout
+    assert project.query(f"SELECT count(*) FROM pg_class WHERE relnamespace = '{project.schema}'::regnamespace") == [(0,)]
+    after = project.query("SELECT count(*) FROM catalog.builds")[0][0] if builds else 0
+    assert after == builds
+
+
+def test_a_table_the_catalog_did_not_make_is_replaced_only_with_force(project):
+    project.raw("buurten.csv", BUURTEN)
+    project.catalog({"buurten": {"path": "buurten.csv"}})
+    with al.engine().begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {project.schema}.buurten AS SELECT 'by hand' AS note")
+    assert al.catalog.status(project.root).set_index("entry").loc["buurten", "state"] == "not the catalog's"
+    refused = project.build()
+    assert not refused.ok and "exists that the catalog did not make" in refused.outcomes[0].message
+    assert project.query(f"SELECT note FROM {project.schema}.buurten") == [("by hand",)]
+    assert project.build(force=True).built == ["buurten"]
+    assert project.query(f"SELECT count(*) FROM {project.schema}.buurten") == [(3,)]
+
+
+def test_a_failure_stops_the_build_unless_keep_going_and_always_skips_its_dependents(project):
+    small_catalog(project)
+    project.raw("meldingen.csv", "id;buurt;categorie;x;y\n1;;afval;121000;487000\n")  # breaks its not_null check
+    stopped = project.build()
+    results = {o.name: o.result for o in stopped.outcomes}
+    assert results["buurten"] == "built" and results["meldingen"] == "failed"
+    assert results["per_buurt"] == results["overview"] == "skipped"
+    assert results["containers"] == "skipped"  # not started after the failure
+    kept_going = project.build(keep_going=True)
+    results = {o.name: o.result for o in kept_going.outcomes}
+    assert results == {"buurten": "up to date", "meldingen": "failed", "containers": "built", "per_buurt": "skipped", "overview": "skipped"}
+    assert "input meldingen failed" in next(o.message for o in kept_going.outcomes if o.name == "per_buurt")
+    cli = project.command("build", "--keep-going")
+    assert cli.returncode == 1
+
+
+def test_select_with_a_plus_builds_everything_downstream_and_names_build_only_them(project):
+    small_catalog(project)
+    assert project.build("buurten", "containers").built == ["buurten", "containers"]
+    missing_input = project.build("per_buurt")
+    assert "input meldingen is missing" in missing_input.outcomes[0].message
+    assert project.build(downstream_of=["meldingen"]).built == ["meldingen", "per_buurt", "overview"]
+    assert project.build(force=True, downstream_of=["per_buurt"]).built == ["per_buurt", "overview"]
+
+
+def test_a_table_no_longer_declared_is_orphaned(project):
+    small_catalog(project)
+    assert project.build().ok
+    entries = yaml.safe_load((project.root / "datasets.yml").read_text())["datasets"]
+    del entries["overview"]
+    (project.root / "datasets.yml").write_text(yaml.safe_dump({"datasets": entries}))
+    status = project.command("status")
+    assert status.returncode == 1
+    line = next(line for line in status.stdout.splitlines() if line.startswith("overview"))
+    assert "orphaned" in line and "no longer in datasets.yml" in line
+
+
+def test_lineage_lists_what_a_table_is_made_from(project):
+    small_catalog(project)
+    assert project.build().ok
+    lineage = al.catalog.lineage("overview", project.root)
+    assert list(lineage["entry"]) == ["buurten", "meldingen", "containers", "per_buurt", "overview"]
+    rows = lineage.set_index("entry")
+    assert rows.loc["overview", "inputs"] == ["containers", "per_buurt"]
+    assert rows.loc["meldingen", "source"] == "data/raw/meldingen.csv" and rows.loc["meldingen", "rows"] == 3
+    assert rows.loc["buurten", "sha256"] == hashlib.sha256(BUURTEN.encode()).hexdigest()
+    assert list(al.catalog.lineage("buurten", project.root)["entry"]) == ["buurten"]
+
+
+def test_a_zip_member_and_a_geopackage_layer_are_sources(project, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=shapely.points([121000, 122000], [487000, 488000]), crs="EPSG:28992")
+    gpkg = tmp_path / "gebieden.gpkg"
+    frame.to_file(gpkg, layer="punten")
+    frame.iloc[:1].to_file(gpkg, layer="een")
+    (project.root / "data/raw").mkdir(parents=True)
+    with zipfile.ZipFile(project.root / "data/raw/gebieden.gpkg.zip", "w") as archive:
+        archive.write(gpkg, "export/gebieden.gpkg")
+    project.catalog({"punten": {"path": "gebieden.gpkg.zip", "member": "export/gebieden.gpkg", "layer": "punten"},
+                     "een": {"path": "gebieden.gpkg.zip", "member": "export/gebieden.gpkg", "layer": "een"}})
+    assert project.build().built == ["punten", "een"]
+    assert project.query(f"SELECT code FROM {project.schema}.punten ORDER BY code") == [("A",), ("B",)]
+    assert project.query(f"SELECT count(*) FROM {project.schema}.een") == [(1,)]
+    assert project.current("punten")["sha256"] == hashlib.sha256((project.root / "data/raw/gebieden.gpkg.zip").read_bytes()).hexdigest()
+    project.catalog({"punten": {"path": "gebieden.gpkg.zip", "member": "gebieden.gpkg"}})
+    assert "no member 'gebieden.gpkg' (members: export/gebieden.gpkg)" in project.build().outcomes[0].message
+
+
+def big_csv(rows: int) -> str:
+    return "id;code;x;y\n" + "".join(f"{i};{i % 1000:04d};{121000 + i % 5000};{487000 + i % 3000}\n" for i in range(rows))
+
+
+def test_two_builds_at_once_run_one_after_the_other(project):
+    project.raw("big.csv", big_csv(200_000))
+    project.catalog({"big": {"path": "big.csv", "crs": "EPSG:28992", "x": "x", "y": "y"}})
+    first = subprocess.Popen([sys.executable, "-m", "analysis_lib", "build", "--project", str(project.root)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_staging(first)
+        second = project.command("build", "--force")
+        out, err = first.communicate(timeout=300)
+    finally:
+        first.kill()  # never outlives the test (its schema is dropped next)
+    assert first.returncode == 0, err
+    assert second.returncode == 0, second.stderr
+    assert "another build is running (pid" in second.stdout and "waiting for it to finish" in second.stdout
+    builds = project.query("SELECT started, finished FROM catalog.builds ORDER BY id DESC LIMIT 2")
+    (second_started, _), (_, first_finished) = builds
+    assert second_started >= first_finished
+    assert project.query(f"SELECT count(*) FROM {project.schema}.big") == [(200_000,)]
+
+
+def _wait_for_staging(process: subprocess.Popen, timeout: float = 120) -> None:
+    """Until the build has a half-made table in catalog_staging (the loader is writing it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        with al.engine().connect() as conn:
+            if conn.execute(sa.text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
+                    " AND a.pid <> pg_backend_pid() AND a.query ILIKE 'COPY%'")).scalar():
+                return
+        time.sleep(0.05)
+    raise AssertionError("the build never started loading")
+
+
+def test_a_killed_build_leaves_every_table_and_its_provenance_as_before(project):
+    project.raw("big.csv", big_csv(1000))
+    project.catalog({"big": {"path": "big.csv", "crs": "EPSG:28992", "x": "x", "y": "y", "column_types": {"code": "text"}}})
+    assert project.build().ok
+    before = project.current("big")
+    project.raw("big.csv", big_csv(300_000))
+    build = subprocess.Popen([sys.executable, "-m", "analysis_lib", "build", "--project", str(project.root)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_for_staging(build)
+    finally:
+        build.send_signal(signal.SIGKILL)
+        build.wait(timeout=30)
+    assert project.query(f"SELECT count(*) FROM {project.schema}.big") == [(1000,)]
+    assert project.current("big")["id"] == before["id"]
+    killed = project.query("SELECT id, result FROM catalog.builds ORDER BY id DESC LIMIT 1")[0]
+    assert killed[1] == "running"  # until the next build finds its lock gone
+    assert al.catalog.status(project.root).set_index("entry").loc["big", "why"] == "file changed"
+    result = project.build()
+    assert result.ok and result.built == ["big"]
+    assert project.query("SELECT result FROM catalog.builds WHERE id = :id", {"id": killed[0]}) == [("killed",)]
+    assert project.query("SELECT count(*) FROM pg_class WHERE relnamespace = 'catalog_staging'::regnamespace") == [(0,)]
+    assert project.query(f"SELECT count(*), min(code) FROM {project.schema}.big") == [(300_000, "0000")]
