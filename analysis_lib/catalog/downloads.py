@@ -88,7 +88,7 @@ def _download(name: str, entry: Entry, target: Path, *, known: str | None, timeo
         raise FetchError(f"{name}: {entry.url}: the download failed ({type(error).__name__}: {_short(error)}); nothing was written") from None
     except ValueError as error:
         shutil.rmtree(folder, ignore_errors=True)
-        found = re.search(r"\(([0-9a-f]{64})\)", str(error))
+        found = re.search(r"but got ([0-9a-f]{64})", str(error))
         raise FetchError(
             f"{name}: {entry.url}: the download has sha256 {found.group(1) if found else '?'}, datasets.yml pins {known};"
             f" nothing was written (if the source changed on purpose: analysis-lib fetch --update {name})") from None
