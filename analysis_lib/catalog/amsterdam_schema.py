@@ -52,18 +52,20 @@ class Definition:
         return {f.column: f for f in self.fields}
 
 
-def read_definition(path: Path) -> Definition:
+def read_definition(path: Path, shown: str | None = None) -> Definition:
+    """The definition at ``path``; messages name it ``shown`` (as datasets.yml does) if given."""
+    shown = shown or str(path)
     try:
         raw = path.read_bytes()
         table = json.loads(raw)
     except OSError as error:
-        raise CatalogError(f"{path}: cannot read the Amsterdam Schema definition ({error.strerror})") from None
+        raise CatalogError(f"{shown}: cannot read the Amsterdam Schema definition ({error.strerror})") from None
     except json.JSONDecodeError as error:
-        raise CatalogError(f"{path}:{error.lineno}: not valid JSON ({error.msg})") from None
+        raise CatalogError(f"{shown}:{error.lineno}: not valid JSON ({error.msg})") from None
     if not isinstance(table, dict) or table.get("type") != "table" or not isinstance(table.get("schema"), dict):
-        raise CatalogError(f"{path}: not an Amsterdam Schema table definition (no \"type\": \"table\" with a \"schema\")")
+        raise CatalogError(f"{shown}: not an Amsterdam Schema table definition (no \"type\": \"table\" with a \"schema\")")
     schema = table["schema"]
-    srid = _srid(table.get("crs") or _dataset_crs(path), path)
+    srid = _srid(table.get("crs") or _dataset_crs(path), shown)
     required = set(schema.get("required", []))
     fields, not_checked = [], []
     for name, spec in schema.get("properties", {}).items():
@@ -72,18 +74,18 @@ def read_definition(path: Path) -> Definition:
         if spec.get("type") in ("object", "array"):
             not_checked.append(snake_case(name))
             continue
-        fields.append(_field(name, spec, name in required, srid, path))
+        fields.append(_field(name, spec, name in required, srid, shown))
     columns = {f.name: f.column for f in fields}
     identifier = schema.get("identifier") or []
     identifier = [identifier] if isinstance(identifier, str) else list(identifier)
     unknown = [name for name in identifier if name not in columns]
     if unknown:
-        raise CatalogError(f"{path}: identifier names {', '.join(unknown)}, which is not one of its fields")
-    return Definition(str(path), str(table.get("id", path.parent.name)), tuple(fields), tuple(columns[n] for n in identifier),
+        raise CatalogError(f"{shown}: identifier names {', '.join(unknown)}, which is not one of its fields")
+    return Definition(shown, str(table.get("id", path.parent.name)), tuple(fields), tuple(columns[n] for n in identifier),
                       hashlib.sha256(raw).hexdigest(), tuple(not_checked))
 
 
-def _field(name: str, spec: dict, required: bool, srid: int | None, path: Path) -> Field:
+def _field(name: str, spec: dict, required: bool, srid: int | None, path: str) -> Field:
     column = snake_case(name)
     reference = _GEOJSON_REF.search(spec.get("$ref", ""))
     if reference:
@@ -105,7 +107,7 @@ def _field(name: str, spec: dict, required: bool, srid: int | None, path: Path) 
     return Field(name, column, pg_type, required, tuple(spec.get("enum", ())))
 
 
-def _srid(crs: str | None, path: Path) -> int | None:
+def _srid(crs: str | None, path: str) -> int | None:
     if crs is None:
         return None
     match = re.fullmatch(r"EPSG:(\d+)", str(crs).strip(), re.IGNORECASE)
@@ -133,8 +135,13 @@ class Conformance:
     checks: list
     add_missing: list[Field]
     source: str
+    geometry_inputs: set[str]
 
     def apply(self, conn, relation: str) -> None:
+        columns = _columns(conn, relation)
+        for column in self.geometry_inputs:
+            if column in columns and column not in self.definition.columns:  # x and y, now the geometry
+                run(conn, f'ALTER TABLE {relation} DROP COLUMN "{column}"')
         columns = _columns(conn, relation)
         geometry_fields = [f for f in self.definition.fields if f.geometry]
         absent = [f for f in geometry_fields if f.column not in columns]
@@ -158,8 +165,12 @@ class Conformance:
                     reason = str(getattr(error, "orig", error)).strip().splitlines()[0]
                     raise CatalogError(f"{self.source}: column {f.column} ({columns[f.column]}) cannot be {f.type} as"
                                        f" {self.definition.path} says: {reason}") from None
+
+    def add_key(self, conn, relation: str) -> None:
+        """The identifier as primary key, once the checks (required fields among them) have passed."""
         if self.definition.key:
-            run(conn, f"ALTER TABLE {relation} ADD PRIMARY KEY ({', '.join(chr(34) + k + chr(34) for k in self.definition.key)})")
+            listed = ", ".join(f'"{k}"' for k in self.definition.key)
+            run(conn, f"ALTER TABLE {relation} ADD PRIMARY KEY ({listed})")
 
 
 def conformance(definition: Definition, present: list[str], entry, source: str) -> Conformance:
@@ -197,7 +208,7 @@ def conformance(definition: Definition, present: list[str], entry, source: str) 
             allowed = ", ".join("'" + str(v).replace("'", "''") + "'" for v in f.enum)
             checks.append(Check(sql=f'SELECT "{f.column}" FROM {{this}} WHERE "{f.column}"::text NOT IN ({allowed})'))
     add = list(definition.fields) if entry.schema_fields_missing == "null" else []
-    return Conformance(definition, options, checks, add, source)
+    return Conformance(definition, options, checks, add, source, geometry_inputs)
 
 
 _SPELLED_OUT = {"timestamp": "timestamp without time zone", "time": "time without time zone"}

@@ -4,6 +4,7 @@ its provenance. A failure at any point leaves the old table, its views and its p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import time
@@ -32,7 +33,7 @@ def make_from_file(step: Step, root: Path, staging: str, build_id: int, started:
     entry = step.entry
     path = _source_file(step, root)
     options = entry.loader_options()
-    definition = amsterdam_schema.read_definition(root / entry.amsterdam_schema) if entry.amsterdam_schema else None
+    definition = amsterdam_schema.read_definition(root / entry.amsterdam_schema, entry.amsterdam_schema) if entry.amsterdam_schema else None
     conformance = None
     if definition is not None:
         reading = {k: options[k] for k in ("layer", "encoding", "separator", "skip_rows", "skip_rows_after_header")}
@@ -40,25 +41,37 @@ def make_from_file(step: Step, root: Path, staging: str, build_id: int, started:
         conformance = amsterdam_schema.conformance(definition, present, entry, source=f"{step.name} ({path.name})")
         options.update(conformance.loader_options)
     try:
-        try:
+        with _said_of_the_entry(step, staging):
             import_file(path, staging, schema=STAGING, if_exists="fail", lock_timeout=entry.lock_timeout, progress=False, **options)
-        except AnalysisLibError as error:  # said of the staging table, meant of the entry's
-            message = str(error).replace(f"{STAGING}.{staging}", step.qualified).replace(staging, step.table)
-            raise CatalogError(f"{message}; {step.qualified} was left as it was") from None
-        _unchanged_since_hashed(step, root)
-        with engine().begin() as conn:
-            _lock_timeout(conn, entry.lock_timeout)
-            if conformance is not None:
-                conformance.apply(conn, swap.quoted(STAGING, staging))
-            checks = list(entry.checks) + (conformance.checks if conformance else [])
-            return _check_and_swap(conn, step, staging, "TABLE", checks, build_id, started)
+            _unchanged_since_hashed(step, root)
+            with engine().begin() as conn:
+                _lock_timeout(conn, entry.lock_timeout)
+                relation = swap.quoted(STAGING, staging)
+                if conformance is not None:
+                    conformance.apply(conn, relation)
+                checks = list(entry.checks) + (conformance.checks if conformance else [])
+                keyed = (lambda: conformance.add_key(conn, relation)) if conformance is not None else None
+                return _check_and_swap(conn, step, staging, "TABLE", checks, build_id, started, after_checks=keyed)
     finally:
         _drop_staging(staging, "TABLE")
 
 
+@contextlib.contextmanager
+def _said_of_the_entry(step: Step, staging: str):
+    """Errors that name the staging table are about the entry's table: say so, and that it is unchanged."""
+    try:
+        yield
+    except (AnalysisLibError, sa.exc.DBAPIError) as error:
+        text = str(error.orig).strip().splitlines()[0] if isinstance(error, sa.exc.DBAPIError) else str(error)
+        text = text.replace(f"{STAGING}.{staging}", step.qualified).replace(staging, step.table)
+        if isinstance(error, CheckFailed):
+            raise CheckFailed(text) from None
+        raise CatalogError(f"{text}; {step.qualified} was left as it was") from None
+
+
 def make_derived(step: Step, staging: str, build_id: int, started: float) -> dict:
     entry = step.entry
-    with engine().begin() as conn:
+    with _said_of_the_entry(step, staging), engine().begin() as conn:
         _lock_timeout(conn, entry.lock_timeout)
         if entry.materialized == "view":
             return _replace_view(conn, step, build_id, started)
@@ -72,10 +85,12 @@ def make_derived(step: Step, staging: str, build_id: int, started: float) -> dic
         return _check_and_swap(conn, step, staging, kind, entry.checks, build_id, started)
 
 
-def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id: int, started: float) -> dict:
+def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id: int, started: float, after_checks=None) -> dict:
     relation = swap.quoted(STAGING, staging)
     facts = provenance.facts_of(conn, STAGING, staging, count_rows=True)
     _checked(conn, step, checks, relation, facts["columns"])
+    if after_checks is not None:
+        after_checks()
     dependents = swap.dependent_views(conn, step.schema, step.table) if swap.kind_of(conn, step.schema, step.table) else []
     swap.drop_views(conn, dependents)
     run(conn, f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')

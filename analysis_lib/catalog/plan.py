@@ -176,7 +176,7 @@ def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool) -
         components["loader"] = fp.LOADER_VERSION
         components["file"] = _source_digest(step, root, verify)
         if entry.amsterdam_schema:
-            components["schema_definition"] = read_definition(root / entry.amsterdam_schema).digest
+            components["schema_definition"] = read_definition(root / entry.amsterdam_schema, entry.amsterdam_schema).digest
     return fp.Fingerprint(components, fp.checks_digest(entry))
 
 
