@@ -5,11 +5,13 @@
 >>> import analysis_lib as al
 >>> al.catalog.status()             # a DataFrame: entry, table, state, why, …
 >>> al.catalog.lineage("meldingen_per_buurt_maand")
+>>> al.catalog.draw_lineage(al.catalog.lineage("buurten_overzicht"))
 """
 
+from .picture import draw_lineage
 from .status import lineage, status
 
-__all__ = ["lineage", "status", "build"]
+__all__ = ["build", "draw_lineage", "lineage", "status"]
 
 
 def build(*names: str, **options):

@@ -21,6 +21,8 @@ def workspace(stack, sample_data):
     """A lab-writable copy of the notebooks (path relative to the checkout), with the sample data loaded."""
     with lab_writable_folder(stack, "notebooks") as folder:
         shutil.copytree(ROOT / "notebooks", folder / "notebooks")  # read there; data/ and reports/ are made beside it
+        shutil.copy(ROOT / "datasets.yml", folder)  # the catalog the lineage notebook reads, with its recipes
+        shutil.copytree(ROOT / "sql", folder / "sql")
         yield folder.relative_to(ROOT)
 
 
@@ -30,7 +32,8 @@ def sql(stack, query: str) -> str:
 
 def test_every_notebook_gives_its_committed_outputs(stack, workspace):
     notebooks = sorted(path.name for path in (ROOT / "notebooks").glob("*.ipynb"))
-    assert notebooks == ["00_getting_started.ipynb", "01_load_data.ipynb", "02_district_report.ipynb", "03_data_quality.ipynb", "04_sql_cells.ipynb"]
+    assert notebooks == ["00_getting_started.ipynb", "01_load_data.ipynb", "02_district_report.ipynb", "03_data_quality.ipynb", "04_sql_cells.ipynb",
+                         "05_catalog_lineage.ipynb"]
     code_cells = sum(
         cell["cell_type"] == "code" for name in notebooks for cell in json.loads((ROOT / "notebooks" / name).read_text())["cells"]
     )
