@@ -23,7 +23,7 @@ STAGING_SCHEMA = "catalog_staging"
 _DDL = """
 CREATE SCHEMA IF NOT EXISTS catalog;
 CREATE SCHEMA IF NOT EXISTS catalog_staging;
-COMMENT ON SCHEMA catalog IS 'Where every table of datasets.yml came from (analysis-lib build)';
+COMMENT ON SCHEMA catalog IS 'Where every table of datasets.yml came from (analysis-lib build; layout 1)';  -- see _LAYOUT
 COMMENT ON SCHEMA catalog_staging IS 'Tables analysis-lib build is making; they replace their table once checked';
 CREATE TABLE IF NOT EXISTS catalog.builds (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -74,8 +74,14 @@ COMMENT ON VIEW catalog.current IS 'The last build of every table the catalog ma
 BUILD_LOCK = "analysis_lib.catalog.build"
 
 
+_LAYOUT = "(analysis-lib build; layout 1)"  # bump with the DDL (adding ALTER … IF NOT EXISTS for older layouts)
+
+
 def ensure_schema(conn: sa.Connection) -> None:
-    run(conn, _DDL)
+    """The catalog schema as this version writes it (made once; a no-op build only reads its comment)."""
+    said = run(conn, "SELECT obj_description(to_regnamespace('catalog'), 'pg_namespace')").scalar()
+    if not (said or "").endswith(_LAYOUT):
+        run(conn, _DDL)
 
 
 def recorded(conn: sa.Connection) -> list[Recorded]:
