@@ -66,9 +66,10 @@ class ReadsEndTheirTransaction(sa.Connection):
     keeps after ``pd.read_sql(q, conn)`` holds no snapshot and no lock a load would wait for.
 
     Only a transaction the statement itself began is committed, and only when it returned rows
-    already fetched, wrote nothing (PostgreSQL assigned it no transaction id) and runs at the default
-    isolation. Explicit transactions (``with conn.begin():``), statements after a write ("commit as
-    you go"), streamed results and repeatable-read snapshots are left as they are.
+    already fetched, wrote nothing (PostgreSQL assigned it no transaction id), runs read committed and
+    holds no advisory lock. Explicit transactions (``with conn.begin():``), statements after a write
+    ("commit as you go"), streamed results and repeatable-read snapshots are left as they are. A
+    ``set_config(…, true)`` in a SELECT lasts only for that statement here: put it in ``begin()``.
     """
 
     def _execute_context(self, *args, **kwargs):
@@ -87,7 +88,11 @@ class ReadsEndTheirTransaction(sa.Connection):
             return False
         if options.get("isolation_level", "READ COMMITTED") != "READ COMMITTED":
             return False
-        return bool(self.exec_driver_sql("SELECT pg_current_xact_id_if_assigned() IS NULL").scalar())
+        # the server's word: nothing written, read committed (also by default_transaction_isolation), and
+        # no advisory lock held (pg_advisory_xact_lock in a SELECT would end with the transaction)
+        return bool(self.exec_driver_sql(
+            "SELECT pg_current_xact_id_if_assigned() IS NULL AND current_setting('transaction_isolation') = 'read committed'"
+            " AND NOT EXISTS (SELECT 1 FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory')").scalar())
 
 
 def adbc_uri(settings: Settings | None = None) -> str:

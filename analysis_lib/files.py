@@ -71,6 +71,8 @@ def import_file(
         null_values=tuple(null_values), make_valid=make_valid, z=z, geometry_type=geometry_type, primary_key=primary_key,
         spatial_index=spatial_index, check_extent=check_extent, lock_timeout=lock_timeout,
     )
+    _csv_options_only_for_csv(path, separator=separator, decimal=decimal, skip_rows=skip_rows,
+                              skip_rows_after_header=skip_rows_after_header, skip_bad_lines=skip_bad_lines)
     source = _opened(path, layer=layer, encoding=encoding, separator=separator, decimal=decimal, skip_rows=(skip_rows, skip_rows_after_header),
                      skip_bad_lines=skip_bad_lines, null_values=options.null_values, batch_size=batch_size)
     existing = existing_columns(schema, table) if if_exists == "append" else None
@@ -78,6 +80,18 @@ def import_file(
     report = write(plan, batches, total=source.total, progress=progress, encoding=source.encoding)
     report.seconds = time.perf_counter() - started  # reading the file to type it counts too
     return report
+
+
+def _csv_options_only_for_csv(path: Path, **given) -> None:
+    """How a CSV is split means nothing to other formats: refused rather than ignored (an XLSX's title
+    rows would otherwise become data)."""
+    if path.suffix.lower() in csv.SUFFIXES:
+        return
+    named = [name for name, value in given.items() if value not in (None, 0, False)]
+    if named:
+        raise InputFileError(f"{path}: {', '.join(named)} apply to CSV files only, not to {path.suffix or 'this'} files"
+                             + ("; for title rows above a sheet's header, delete them or save the sheet as CSV"
+                                if path.suffix.lower() in excel.SUFFIXES else ""))
 
 
 def file_columns(path, *, layer: str | None = None, encoding: str | None = None, separator: str | None = None,

@@ -56,8 +56,7 @@ def read_definition(path: Path, shown: str | None = None) -> Definition:
     """The definition at ``path``; messages name it ``shown`` (as datasets.yml does) if given."""
     shown = shown or str(path)
     try:
-        raw = path.read_bytes()
-        table = json.loads(raw)
+        table = json.loads(path.read_bytes())
     except OSError as error:
         raise CatalogError(f"{shown}: cannot read the Amsterdam Schema definition ({error.strerror})") from None
     except json.JSONDecodeError as error:
@@ -81,8 +80,11 @@ def read_definition(path: Path, shown: str | None = None) -> Definition:
     unknown = [name for name in identifier if name not in columns]
     if unknown:
         raise CatalogError(f"{shown}: identifier names {', '.join(unknown)}, which is not one of its fields")
-    return Definition(shown, str(table.get("id", path.parent.name)), tuple(fields), tuple(columns[n] for n in identifier),
-                      hashlib.sha256(raw).hexdigest(), tuple(not_checked))
+    key = tuple(columns[n] for n in identifier)
+    # what the table is made of, not the titles and descriptions (or the dataset.json's other fields) around it
+    meaning = json.dumps([[f.__dict__ for f in fields], key, not_checked], sort_keys=True, default=list)
+    return Definition(shown, str(table.get("id", path.parent.name)), tuple(fields), key,
+                      hashlib.sha256(meaning.encode()).hexdigest(), tuple(not_checked))
 
 
 def _field(name: str, spec: dict, required: bool, srid: int | None, path: str) -> Field:
@@ -136,6 +138,7 @@ class Conformance:
     add_missing: list[Field]
     source: str
     geometry_inputs: set[str]
+    notes: list[str]
 
     def apply(self, conn, relation: str) -> None:
         columns = _columns(conn, relation)
@@ -200,7 +203,7 @@ def conformance(definition: Definition, present: list[str], entry, source: str) 
     types = {f.column: LOADER_TYPES[f.type] for f in definition.fields if f.column in by_column and f.type in LOADER_TYPES}
     options["column_types"] = {**types, **entry.column_types}
     checks = []
-    required = [f.column for f in definition.fields if f.required and not f.geometry]
+    required = [f.column for f in definition.fields if f.required]  # geometries too: apply() has named that column
     if required:
         checks.append(Check(not_null=required))
     for f in definition.fields:
@@ -208,7 +211,10 @@ def conformance(definition: Definition, present: list[str], entry, source: str) 
             allowed = ", ".join("'" + str(v).replace("'", "''") + "'" for v in f.enum)
             checks.append(Check(sql=f'SELECT "{f.column}" FROM {{this}} WHERE "{f.column}"::text NOT IN ({allowed})'))
     add = list(definition.fields) if entry.schema_fields_missing == "null" else []
-    return Conformance(definition, options, checks, add, source, geometry_inputs)
+    notes = [f"left out (columns_not_in_schema: drop): {', '.join(extra)}"] if extra else []
+    if missing and add:
+        notes.append(f"columns of NULLs (schema_fields_missing: null): {', '.join(f.column for f in missing)}")
+    return Conformance(definition, options, checks, add, source, geometry_inputs, notes)
 
 
 _SPELLED_OUT = {"timestamp": "timestamp without time zone", "time": "time without time zone"}

@@ -7,7 +7,9 @@ built, with provenance that matches, and the next build cleans its half-made tab
 
 from __future__ import annotations
 
+import functools
 import graphlib
+import threading
 import time
 import uuid
 from collections import deque
@@ -22,7 +24,7 @@ from .sql import run
 from ..db import engine
 from . import fingerprints as fp
 from . import provenance, swap
-from .plan import BROKEN, MISSING, UNMANAGED, Plan, Step, make_plan
+from .plan import BROKEN, MISSING, STALE, UNMANAGED, Plan, Step, make_plan
 from .spec import CATALOG_FILE, CatalogError, read_catalog
 
 BUILT, FAILED, SKIPPED, CURRENT = "built", "failed", "skipped", "up to date"
@@ -145,15 +147,22 @@ class _Builder:
         self.as_built: dict[str, str] = {
             name: step.recorded.fingerprint.data for name, step in plan.steps.items() if step.recorded and step.state != MISSING
         }
+        self.recipes_to_come: dict[tuple[str, str], str] = {}  # views of this build not made yet (see swap.make_views)
+        self.lock = threading.Lock()
 
     def run(self, jobs: int, result: BuildResult) -> None:
         todo = [n for n in self.chosen if self.plan.steps[n].needs_build or self.force]
+        for name in todo:
+            step = self.plan.steps[name]
+            if step.entry.materialized != "table" and step.query is not None:
+                self.recipes_to_come[(step.schema, step.table)] = step.query.text.strip().rstrip(";")
         for name in self.chosen:
             if name not in todo:
                 result.outcomes.append(Outcome(name, CURRENT))
         sorter = graphlib.TopologicalSorter({n: [i for i in self.plan.steps[n].inputs if i in todo] for n in todo})
         sorter.prepare()
         failed: set[str] = set()
+        not_built: set[str] = set()
         stopped = False
         ready: deque[str] = deque()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -162,11 +171,12 @@ class _Builder:
                 ready.extend(sorter.get_ready())
                 while ready and len(running) < jobs:  # started only when a worker is free, so a failure stops what waits
                     name = ready.popleft()
-                    blocked = [i for i in self.plan.steps[name].inputs if i in failed]
+                    blocked = [i for i in self.plan.steps[name].inputs if i in not_built]
                     if blocked or stopped:
-                        why = f"input {', '.join(blocked)} failed" if blocked else "not started: an earlier entry failed"
+                        why = ("not started: an earlier entry failed" if not blocked else
+                               f"input {', '.join(blocked)} {'failed' if set(blocked) <= failed else 'was not built'}")
                         result.outcomes.append(Outcome(name, SKIPPED, message=why))
-                        failed.add(name)
+                        not_built.add(name)
                         sorter.done(name)
                         continue
                     running[pool.submit(self._build_one, name)] = name
@@ -180,6 +190,7 @@ class _Builder:
                     self.echo(_line(outcome, self.plan.steps[name]))
                     if outcome.result == FAILED:
                         failed.add(name)
+                        not_built.add(name)
                         stopped = stopped or not self.keep_going
                     sorter.done(name)
         order = {n: i for i, n in enumerate(self.plan.steps)}
@@ -197,7 +208,7 @@ class _Builder:
             if missing:
                 raise CatalogError(f"input {', '.join(missing)} is missing: build it first, or build {name} with --select {missing[0]}+")
             rows = self._make(step)
-        except (CatalogError, sa.exc.DBAPIError, OSError, swap.ViewBroken) as error:
+        except (CatalogError, sa.exc.DBAPIError, OSError, swap.DependentBroken) as error:
             return Outcome(name, FAILED, time.perf_counter() - started, message=_reason(error))
         except Exception as error:  # the loader's errors (LoadError, InputFileError) and anything unexpected
             return Outcome(name, FAILED, time.perf_counter() - started, message=f"{type(error).__name__}: {error}")
@@ -210,17 +221,23 @@ class _Builder:
         return fp.Fingerprint(components, step.fingerprint.checks)
 
     def _make(self, step: Step) -> int | None:
-        from .making import make_derived, make_from_file
+        from .making import make_derived, make_from_file, recheck
 
         started = time.perf_counter()
         built = self._fingerprint_as_built(step)
-        staging = f"{step.table[:40]}_{uuid.uuid4().hex[:12]}"
-        recorded_step = _with_fingerprint(step, built)
-        if step.entry.sql:
-            facts = make_derived(recorded_step, staging, self.build_id, started)
+        recorded = step.recorded
+        only_checks = step.state == STALE and step.reasons == ["checks changed"]
+        if not self.force and only_checks and recorded and recorded.fingerprint.components == built.components:
+            facts = recheck(_with_fingerprint(step, built), self.build_id)  # only the checks changed
         else:
-            facts = make_from_file(recorded_step, self.root, staging, self.build_id, started)
-        self.as_built[step.name] = built.data
+            staging = f"{step.table[:40]}_{uuid.uuid4().hex[:12]}"
+            with self.lock:
+                recipes = {k: v for k, v in self.recipes_to_come.items() if k != (step.schema, step.table)}
+            maker = make_derived if step.entry.sql else functools.partial(make_from_file, root=self.root)
+            facts = maker(_with_fingerprint(step, built), staging=staging, build_id=self.build_id, started=started, recipes=recipes)
+        with self.lock:
+            self.as_built[step.name] = built.data
+            self.recipes_to_come.pop((step.schema, step.table), None)
         return facts["rows"]
 
 

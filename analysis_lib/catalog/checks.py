@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from .sql import run
+from .sql import ident, run
 from .queries import QueryProblem, read_query
 from .spec import Check, CatalogError
 
@@ -36,14 +36,14 @@ def _not_null(conn, names: list[str], relation: str, columns: dict) -> list[str]
         return problems
     counts = run(
         conn,
-        "SELECT " + ", ".join(f'count(*) FILTER (WHERE "{n}" IS NULL)' for n in names) + f" FROM {relation}").one()
+        "SELECT " + ", ".join(f"count(*) FILTER (WHERE {ident(n)} IS NULL)" for n in names) + f" FROM {relation}").one()
     return [f"not_null {name}: {count:,} rows hold NULL" for name, count in zip(names, counts) if count]
 
 
 def _unique(conn, names: list[str], relation: str, columns: dict) -> list[str]:
     if problems := _known(names, columns, "unique"):
         return problems
-    listed = ", ".join(f'"{n}"' for n in names)
+    listed = ", ".join(ident(n) for n in names)
     repeated = run(
         conn,
         f"SELECT {listed}, count(*) AS n, count(*) OVER () AS groups FROM {relation} GROUP BY {listed}"
@@ -72,7 +72,7 @@ def _geometry(conn, check, relation: str, columns: dict) -> list[str]:
         column = geometries[0]
     elif column not in geometries:
         return [f"geometry: {column} is not a geometry column (geometry columns: {', '.join(geometries) or 'none'})"]
-    quoted = f'"{column}"'
+    quoted = ident(column)
     parts, labels = [], []
     if check.valid:
         parts.append(f"count(*) FILTER (WHERE NOT ST_IsValid({quoted}))")
@@ -101,7 +101,7 @@ def _sql(conn, query: str, relation: str, columns: dict) -> list[str]:
         read_query(text)
     except QueryProblem as problem:
         return [f"sql {_short(query)}: {problem}"]
-    result = run(conn, f"SELECT * FROM ({text}) AS failing LIMIT {_SHOWN + 1}")
+    result = run(conn, f"SELECT * FROM ({text}\n) AS failing LIMIT {_SHOWN + 1}")  # a recipe may end in a -- comment
     rows = result.all()
     if not rows:
         return []

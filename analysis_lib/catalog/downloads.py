@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pooch
 import requests
@@ -71,9 +72,11 @@ def _umask() -> int:
 
 def _download(name: str, entry: Entry, target: Path, *, known: str | None, timeout: float) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".fetch-", dir=target.parent))  # beside the target: the move is atomic
+    _remove_abandoned(target.parent)
+    # beside the target, so the move is atomic; named after this process, so a killed fetch's is known
+    folder = Path(tempfile.mkdtemp(prefix=f".fetch-{os.getpid()}-", dir=target.parent))
     headers = {key: with_environment(value, os.environ) for key, value in entry.headers.items()}
-    downloader = pooch.HTTPDownloader(progressbar=False, chunk_size=1 << 20, headers=headers, timeout=timeout)
+    downloader = _HeadersForTheirHostOnly(headers, timeout)
     try:
         with _quiet_pooch():
             fetched = pooch.retrieve(entry.url, known_hash=f"sha256:{known}" if known else None, fname=target.name,
@@ -93,6 +96,45 @@ def _download(name: str, entry: Entry, target: Path, *, known: str | None, timeo
             f"{name}: {entry.url}: the download has sha256 {found.group(1) if found else '?'}, datasets.yml pins {known};"
             f" nothing was written (if the source changed on purpose: analysis-lib fetch --update {name})") from None
     return Path(fetched)
+
+
+class _Session(requests.Session):
+    """requests drops only Authorization when a redirect leaves the host; this drops every header the
+    entry gave (an X-Api-Key must not reach whatever host a download redirects to)."""
+
+    def __init__(self, given: set[str]):
+        super().__init__()
+        self.given = given
+
+    def rebuild_auth(self, prepared, response):
+        super().rebuild_auth(prepared, response)
+        before, after = urlparse(response.request.url), urlparse(prepared.url)
+        if (before.scheme, before.hostname, before.port) != (after.scheme, after.hostname, after.port):
+            for header in self.given:
+                prepared.headers.pop(header, None)
+
+
+class _HeadersForTheirHostOnly:
+    """A pooch downloader (pooch keeps the temporary file, the hash check and the move)."""
+
+    def __init__(self, headers: dict[str, str], timeout: float):
+        self.headers, self.timeout = headers, timeout
+
+    def __call__(self, url: str, output_file, pooch_instance=None, check_only: bool = False):
+        with _Session(set(self.headers)) as session:
+            response = session.get(url, headers=self.headers, stream=True, timeout=self.timeout)
+            response.raise_for_status()
+            with open(output_file, "wb") if isinstance(output_file, (str, os.PathLike)) else contextlib.nullcontext(output_file) as sink:
+                for chunk in response.iter_content(chunk_size=1 << 20):
+                    sink.write(chunk)
+
+
+def _remove_abandoned(folder: Path) -> None:
+    """Temporary folders of fetches whose process is gone (killed mid-download)."""
+    for leftover in folder.glob(".fetch-*-*"):
+        pid = leftover.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _short(error: Exception) -> str:
@@ -126,9 +168,11 @@ def repin(catalog_file: Path, name: str, sha256: str) -> None:
         line_end = text.index("\n", url_key.start_mark.index) if "\n" in text[url_key.start_mark.index :] else len(text)
         indent = " " * url_key.start_mark.column
         text = text[:line_end] + f'\n{indent}sha256: "{sha256}"' + text[line_end:]
-    temporary = catalog_file.with_name(f".{catalog_file.name}.new")
+    target = catalog_file.resolve()  # a symlinked datasets.yml stays a symlink
+    temporary = target.with_name(f".{target.name}.new")
     temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, catalog_file)
+    shutil.copymode(target, temporary)
+    os.replace(temporary, target)
 
 
 def _child(node, key: str):

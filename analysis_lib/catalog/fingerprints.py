@@ -60,9 +60,9 @@ def file_state(path: Path, relative: str, recorded: FileState | None, *, verify:
     return FileState(relative, status.st_size, status.st_mtime_ns, sha)
 
 
-def options_digest(entry: Entry) -> str:
-    dumped = entry.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude=_NOT_IN_OPTIONS)
-    return digest(dumped)
+def options_of(entry: Entry) -> dict:
+    """The options that change what is stored, as given (defaults left out, so spelling one out changes nothing)."""
+    return entry.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude=_NOT_IN_OPTIONS)
 
 
 def checks_digest(entry: Entry) -> str:
@@ -78,7 +78,9 @@ def reasons(recorded: Fingerprint, current: Fingerprint, names: dict[str, str] |
     if old.get("schema_definition") != new.get("schema_definition"):
         said.append("Amsterdam Schema definition changed")
     if old.get("options") != new.get("options"):
-        said.append("options changed")
+        before, now = old.get("options") or {}, new.get("options") or {}
+        changed = sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key))
+        said.append(f"options changed ({', '.join(changed)})" if changed else "options changed")
     if old.get("sql") != new.get("sql"):
         said.append("SQL changed")
     if old.get("kind") != new.get("kind"):

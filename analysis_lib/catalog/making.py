@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import time
 import zipfile
@@ -13,21 +14,21 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .sql import run
 from ..db import engine
 from ..errors import AnalysisLibError
 from . import amsterdam_schema, provenance, swap
 from .checks import CheckFailed, run_checks
 from .downloads import fetch
 from .fingerprints import file_state
-from .plan import Step, source_path
+from .plan import MISSING, Step, source_path
 from .spec import CatalogError
+from .sql import ident, run
 
 STAGING = provenance.STAGING_SCHEMA
 INTERIM = Path("data/interim")
 
 
-def make_from_file(step: Step, root: Path, staging: str, build_id: int, started: float) -> dict:
+def make_from_file(step: Step, root: Path, staging: str, build_id: int, started: float, recipes: dict) -> dict:
     from ..files import file_columns, import_file  # the loader, by its public functions only
 
     entry = step.entry
@@ -42,7 +43,8 @@ def make_from_file(step: Step, root: Path, staging: str, build_id: int, started:
         options.update(conformance.loader_options)
     try:
         with _said_of_the_entry(step, staging):
-            import_file(path, staging, schema=STAGING, if_exists="fail", lock_timeout=entry.lock_timeout, progress=False, **options)
+            report = import_file(path, staging, schema=STAGING, if_exists="fail", lock_timeout=entry.lock_timeout, progress=False,
+                                 **options)
             _unchanged_since_hashed(step, root)
             with engine().begin() as conn:
                 _lock_timeout(conn, entry.lock_timeout)
@@ -51,77 +53,134 @@ def make_from_file(step: Step, root: Path, staging: str, build_id: int, started:
                     conformance.apply(conn, relation)
                 checks = list(entry.checks) + (conformance.checks if conformance else [])
                 keyed = (lambda: conformance.add_key(conn, relation)) if conformance is not None else None
-                return _check_and_swap(conn, step, staging, "TABLE", checks, build_id, started, after_checks=keyed)
+                notes = _report_notes(report) + (conformance.notes if conformance else [])
+                return _check_and_swap(conn, step, staging, "TABLE", checks, build_id, started, recipes, after_checks=keyed, notes=notes)
     finally:
         _drop_staging(staging, "TABLE")
 
 
+def _report_notes(report) -> list[str]:
+    """What the loader said beside the rows (lines skipped, markers made NULL, columns renamed)."""
+    lines = str(report).splitlines()[1:]
+    return [line.strip() for line in lines if not line.strip().startswith("geometry column")]
+
+
 @contextlib.contextmanager
 def _said_of_the_entry(step: Step, staging: str):
-    """Errors that name the staging table are about the entry's table: say so, and that it is unchanged."""
+    """Errors that name the staging table are about the entry's table: say so, in datasets.yml's
+    words, and that nothing was changed."""
     try:
         yield
     except (AnalysisLibError, sa.exc.DBAPIError) as error:
         text = str(error.orig).strip().splitlines()[0] if isinstance(error, sa.exc.DBAPIError) else str(error)
-        text = text.replace(f"{STAGING}.{staging}", step.qualified).replace(staging, step.table)
+        text = _in_catalog_words(text.replace(f"{STAGING}.{staging}", step.qualified).replace(staging, step.table))
         if isinstance(error, CheckFailed):
             raise CheckFailed(text) from None
-        raise CatalogError(f"{text}; {step.qualified} was left as it was") from None
+        unchanged = "was not made" if step.state == MISSING else "was left as it was"
+        raise CatalogError(f"{text}; {step.qualified} {unchanged}") from None
 
 
-def make_derived(step: Step, staging: str, build_id: int, started: float) -> dict:
+_OPTION_SPELLING = re.compile(r"\b(pass |give )?([a-z_]+)=(True|False|'[^']*'|\"[^\"]*\"|[\w.:-]+)( \(--[a-z-]+(?: [A-Z]+)?\))?")
+
+
+def _in_catalog_words(text: str) -> str:
+    """The loader's hints (``pass crs='EPSG:28992'``, ``skip_bad_lines=True (--skip-bad-lines)``) as
+    datasets.yml spells them: ``crs: EPSG:28992``, ``skip_bad_lines: true``."""
+    from .spec import Entry
+
+    def spelled(match: re.Match) -> str:
+        name, value = match.group(2), match.group(3)
+        if name not in Entry.model_fields:
+            return match.group(0)
+        value = {"True": "true", "False": "false"}.get(value, value.strip("'\""))
+        return f"{'give ' if match.group(1) else ''}{name}: {value}"
+
+    return _OPTION_SPELLING.sub(spelled, text)
+
+
+def make_derived(step: Step, staging: str, build_id: int, started: float, recipes: dict) -> dict:
     entry = step.entry
     with _said_of_the_entry(step, staging), engine().begin() as conn:
         _lock_timeout(conn, entry.lock_timeout)
+        # names without a schema: the entry's own schema's tables, then public's (as plan._inputs reads them)
+        run(conn, f"SET LOCAL search_path TO {ident(step.schema)}, public")
         if entry.materialized == "view":
-            return _replace_view(conn, step, build_id, started)
+            return _replace_view(conn, step, build_id, started, recipes)
         kind = "TABLE" if entry.materialized == "table" else "MATERIALIZED VIEW"
         relation = swap.quoted(STAGING, staging)
-        run(conn, f"CREATE {kind} {relation} AS {step.query.text.strip().rstrip(';')}")
+        run(conn, f"CREATE {kind} {relation} AS {_recipe(step)}")
         for column in _geometry_columns(conn, relation):
             index = f"{staging}_{column}"[:58] + "_gist"
-            run(conn, f'CREATE INDEX "{index}" ON {relation} USING gist ("{column}")')
+            run(conn, f"CREATE INDEX {ident(index)} ON {relation} USING gist ({ident(column)})")
         run(conn, f"ANALYZE {relation}")
-        return _check_and_swap(conn, step, staging, kind, entry.checks, build_id, started)
+        return _check_and_swap(conn, step, staging, kind, entry.checks, build_id, started, recipes)
 
 
-def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id: int, started: float, after_checks=None) -> dict:
+def _recipe(step: Step) -> str:
+    return step.query.text.strip().rstrip(";") + "\n"  # a recipe may end in a -- comment
+
+
+def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id: int, started: float, recipes: dict,
+                    after_checks=None, notes=()) -> dict:
     relation = swap.quoted(STAGING, staging)
     facts = provenance.facts_of(conn, STAGING, staging, count_rows=True)
+    facts["notes"] = list(notes)
     _checked(conn, step, checks, relation, facts["columns"])
     if after_checks is not None:
         after_checks()
-    dependents = swap.dependent_views(conn, step.schema, step.table) if swap.kind_of(conn, step.schema, step.table) else []
+    swap.one_swap_at_a_time(conn)
+    old = swap.kind_of(conn, step.schema, step.table)
+    dependents = swap.dependent_views(conn, step.schema, step.table) if old else []
+    extras = swap.table_extras(conn, step.schema, step.table) if old in ("TABLE", "MATERIALIZED VIEW") else None
     swap.drop_views(conn, dependents)
-    run(conn, f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
+    run(conn, f"CREATE SCHEMA IF NOT EXISTS {ident(step.schema)}")
     swap.put_in_place(conn, STAGING, staging, kind, step.schema, step.table)
-    swap.make_views(conn, dependents)
+    if extras is not None:
+        swap.restore_extras(conn, step.schema, step.table, extras)
+    swap.make_views(conn, dependents, recipes)
     provenance.record_table(conn, step, build_id, facts, time.perf_counter() - started)
     return facts
 
 
-def _replace_view(conn, step: Step, build_id: int, started: float) -> dict:
+def _replace_view(conn, step: Step, build_id: int, started: float, recipes: dict) -> dict:
     target = swap.quoted(step.schema, step.table)
+    swap.one_swap_at_a_time(conn)
     old = swap.kind_of(conn, step.schema, step.table)
     dependents = swap.dependent_views(conn, step.schema, step.table) if old else []
     swap.drop_views(conn, dependents)
     if old:
         run(conn, f"DROP {old} {target}")
-    run(conn, f'CREATE SCHEMA IF NOT EXISTS "{step.schema}"')
-    run(conn, f"CREATE VIEW {target} AS {step.query.text.strip().rstrip(';')}")
+    run(conn, f"CREATE SCHEMA IF NOT EXISTS {ident(step.schema)}")
+    run(conn, f"CREATE VIEW {target} AS {_recipe(step)}")
     facts = provenance.facts_of(conn, step.schema, step.table, count_rows=False)
     facts["geometries"] = [dict(g, extent=None) for g in facts["geometries"]]  # a view's extent would read all it reads
     _checked(conn, step, step.entry.checks, target, facts["columns"])
-    swap.make_views(conn, dependents)
+    swap.make_views(conn, dependents, recipes)
     provenance.record_table(conn, step, build_id, facts, time.perf_counter() - started)
     return facts
+
+
+def recheck(step: Step, build_id: int) -> dict:
+    """Only the checks changed: run them on the table as it is and record that they now pass, without
+    making it again (what depends on it is untouched)."""
+    started = time.perf_counter()
+    with _said_of_the_entry(step, "-"), engine().begin() as conn:
+        _lock_timeout(conn, step.entry.lock_timeout)
+        run(conn, f"SET LOCAL search_path TO {ident(step.schema)}, public")
+        target = swap.quoted(step.schema, step.table)
+        swap.one_swap_at_a_time(conn)
+        facts = provenance.facts_of(conn, step.schema, step.table, count_rows=step.entry.materialized != "view")
+        _checked(conn, step, step.entry.checks, target, facts["columns"])
+        provenance.record_recheck(conn, step, build_id, time.perf_counter() - started)
+        return facts
 
 
 def _checked(conn, step: Step, checks, relation: str, columns: dict) -> None:
     failures = run_checks(conn, checks, relation, columns)
     if failures:
         listed = "\n  ".join(failures)
-        raise CheckFailed(f"{len(failures)} check(s) failed; {step.qualified} was left as it was:\n  {listed}")
+        state = "was not made" if step.state == MISSING else "was left as it was"
+        raise CheckFailed(f"{len(failures)} check(s) failed; {step.qualified} {state}:\n  {listed}")
 
 
 def _geometry_columns(conn, relation: str) -> list[str]:

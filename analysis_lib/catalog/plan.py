@@ -25,6 +25,12 @@ class Recorded:
     fingerprint: fp.Fingerprint
     file: fp.FileState | None
     build_id: int
+    companions: tuple[fp.FileState, ...] = ()  # a shapefile's .dbf, .shx, .prj, .cpg
+
+    @property
+    def comment_mark(self) -> str:
+        """What the table's COMMENT says while it is the table this build made (see provenance.comment)."""
+        return f"analysis-lib build {self.build_id} (see catalog.current)"
 
 
 @dataclass
@@ -39,6 +45,7 @@ class Step:
     reasons: list[str] = field(default_factory=list)
     fingerprint: fp.Fingerprint | None = None
     file: fp.FileState | None = None  # the source file as hashed now
+    companions: tuple[fp.FileState, ...] = ()  # a shapefile's other files, as hashed now
     query: Query | None = None
     recorded: Recorded | None = None
 
@@ -80,14 +87,21 @@ class Plan:
         return [n for n in self.steps if n in chosen]
 
 
-def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: set[tuple[str, str]], *, verify: bool = False) -> Plan:
+def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: dict[tuple[str, str], str | None], *,
+              verify: bool = False) -> Plan:
+    """``existing``: the tables and views in the database, with their COMMENT."""
     by_table = {(r.schema, r.table): r for r in recorded}
     tables = {catalog.table_of(name): name for name in catalog.datasets}
     steps: dict[str, Step] = {}
+    problems: dict[str, str] = {}
     for name, entry in catalog.datasets.items():
         schema, table = catalog.table_of(name)
-        query = _query_of(root, name, entry) if entry.sql else None
-        inputs, outside = _inputs(name, entry, query, tables, catalog)
+        try:
+            query = _query_of(root, name, entry) if entry.sql else None
+            inputs, outside = _inputs(name, entry, query, tables, catalog)
+        except CatalogError as problem:  # this entry cannot be built; the others can
+            query, inputs, outside = None, (), ()
+            problems[name] = str(problem)
         steps[name] = Step(name, entry, schema, table, inputs, outside, query=query, recorded=by_table.get((schema, table)))
     order = _order(steps)
     dependents: dict[str, set[str]] = {name: set() for name in order}
@@ -96,9 +110,12 @@ def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: 
             dependents[parent].add(step.name)
     ordered = {name: steps[name] for name in order}
     for step in ordered.values():
-        _judge(step, root, ordered, existing, verify)
-    declared = set(tables)
-    orphans = [r for r in recorded if (r.schema, r.table) not in declared and (r.schema, r.table) in existing]
+        if step.name in problems:
+            step.state, step.reasons = BROKEN, [problems[step.name]]
+        else:
+            _judge(step, root, ordered, existing, verify)
+    declared, schemas = set(tables), {schema for schema, _ in tables}
+    orphans = [r for r in recorded if (r.schema, r.table) not in declared and (r.schema, r.table) in existing and r.schema in schemas]
     return Plan(ordered, dependents, orphans)
 
 
@@ -107,7 +124,7 @@ def _query_of(root: Path, name: str, entry: Entry) -> Query:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise CatalogError(f"datasets.yml: {name}: sql {entry.sql}: {error.strerror}") from None
+        raise CatalogError(f"{entry.sql}: {error.strerror} (entry {name})") from None
     try:
         return read_query(text)
     except QueryProblem as problem:
@@ -115,16 +132,20 @@ def _query_of(root: Path, name: str, entry: Entry) -> Query:
 
 
 def _inputs(name: str, entry: Entry, query: Query | None, tables: dict, catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The entries a recipe reads. A name without a schema is the entry's own schema's table, else
+    public's, as the recipe runs with search_path = <its schema>, public (see making)."""
     unknown = [n for n in entry.depends_on if n not in catalog.datasets]
     if unknown:
-        raise CatalogError(f"datasets.yml: {name}: depends_on names {', '.join(unknown)}, which no entry is")
+        raise CatalogError(f"depends_on names {', '.join(unknown)}, which no entry is (entry {name})")
+    own_schema = catalog.table_of(name)[0]
     inputs, outside = set(entry.depends_on), set()
     for schema, table in sorted(query.reads, key=str) if query else ():
-        made_by = tables.get((schema or "public", table))
+        candidates = [(schema, table)] if schema else [(own_schema, table), ("public", table)]
+        made_by = next((tables[c] for c in candidates if c in tables), None)
         if made_by is None:
             outside.add(f"{schema}.{table}" if schema else table)
         elif made_by == name:
-            raise CatalogError(f"{entry.sql}: entry {name} reads its own table {schema or 'public'}.{table}")
+            raise CatalogError(f"{entry.sql}: entry {name} reads its own table {table}")
         else:
             inputs.add(made_by)
     return tuple(sorted(inputs)), tuple(sorted(outside))
@@ -139,7 +160,7 @@ def _order(steps: dict[str, Step]) -> list[str]:
         raise CatalogError(f"datasets.yml: entries read each other in a circle: {' -> '.join(cycle)}") from None
 
 
-def _judge(step: Step, root: Path, steps: dict[str, Step], existing: set[tuple[str, str]], verify: bool) -> None:
+def _judge(step: Step, root: Path, steps: dict[str, Step], existing: dict, verify: bool) -> None:
     try:
         step.fingerprint = _fingerprint(step, root, steps, verify)
     except (OSError, CatalogError) as problem:
@@ -152,6 +173,13 @@ def _judge(step: Step, root: Path, steps: dict[str, Step], existing: set[tuple[s
     elif recorded is None:
         step.state = UNMANAGED
         step.reasons = [f"a table {step.qualified} exists that the catalog did not make (build --force replaces it)"]
+    elif recorded.entry != step.name:
+        step.state = UNMANAGED
+        step.reasons = [f"{step.qualified} was made by entry {recorded.entry} (of this or another project's catalog;"
+                        " build --force replaces it)"]
+    elif recorded.comment_mark not in (existing[(step.schema, step.table)] or ""):
+        step.state = STALE
+        step.reasons = [f"replaced or changed outside the catalog since build {recorded.build_id} (its comment no longer says so)"]
     elif recorded.fingerprint != step.fingerprint:
         step.state, step.reasons = STALE, fp.reasons(recorded.fingerprint, step.fingerprint)
 
@@ -162,7 +190,7 @@ def _file_problem(error: OSError) -> str:
 
 def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool) -> fp.Fingerprint:
     entry = step.entry
-    components: dict = {"kind": entry.materialized if entry.sql else "table", "options": fp.options_digest(entry)}
+    components: dict = {"kind": entry.materialized if entry.sql else "table", "options": fp.options_of(entry)}
     if entry.sql:
         components["sql"] = step.query.digest
         inputs = {}
@@ -185,9 +213,31 @@ def _source_digest(step: Step, root: Path, verify: bool) -> str:
     if entry.url is not None:
         return entry.sha256  # the pin: a download is checked against it before it is loaded
     relative = str(RAW_DATA / entry.path)
-    recorded_file = step.recorded.file if step.recorded else None
-    step.file = fp.file_state(root / relative, relative, recorded_file, verify=verify)
-    return step.file.sha256
+    recorded = step.recorded
+    step.file = fp.file_state(root / relative, relative, _same_path(recorded.file if recorded else None, relative), verify=verify)
+    before = {c.path: c for c in recorded.companions} if recorded else {}
+    step.companions = tuple(fp.file_state(root / path, path, before.get(path), verify=verify) for path in companions(root, relative))
+    if not step.companions:
+        return step.file.sha256
+    return fp.digest([step.file.sha256, *[(c.path, c.sha256) for c in step.companions]])
+
+
+def _same_path(recorded: fp.FileState | None, relative: str) -> fp.FileState | None:
+    """The recorded state of the file at ``relative`` (one of another path says nothing about it)."""
+    return recorded if recorded is not None and recorded.path == relative else None
+
+
+_SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg")
+
+
+def companions(root: Path, relative: str) -> list[str]:
+    """The files a shapefile is read with besides its .shp (the values are in the .dbf)."""
+    path = Path(relative)
+    if path.suffix.lower() != ".shp":
+        return []
+    folder = root / path.parent
+    return sorted(str(path.parent / other.name) for other in folder.iterdir()
+                  if other.stem == path.stem and other.suffix.lower() in _SHAPEFILE_PARTS)
 
 
 def source_path(root: Path, entry: Entry) -> Path:

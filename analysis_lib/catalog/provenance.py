@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .sql import run
+from .sql import ident, run
 from .. import __version__
 from .fingerprints import FileState, Fingerprint
 from . import swap
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS catalog.tables (
     sha256 text,
     size bigint,
     mtime_ns bigint,
+    companions jsonb NOT NULL DEFAULT '[]',
     options jsonb NOT NULL,
     sql text,
     inputs jsonb NOT NULL,
@@ -62,6 +63,7 @@ CREATE TABLE IF NOT EXISTS catalog.tables (
     geometry_type text,
     extent double precision[],
     geometries jsonb NOT NULL,
+    notes jsonb NOT NULL DEFAULT '[]',
     built_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     seconds double precision NOT NULL
 );
@@ -90,22 +92,25 @@ def recorded(conn: sa.Connection) -> list[Recorded]:
         return []
     rows = run(
         conn,
-        "SELECT entry, schema_name, table_name, components, checks_digest, source_path, size, mtime_ns, sha256, build_id"
-        " FROM catalog.current"
+        "SELECT entry, schema_name, table_name, components, checks_digest, source_path, size, mtime_ns, sha256, build_id,"
+        " companions FROM catalog.current"
     ).all()
     return [
         Recorded(entry, schema, table, Fingerprint(components, checks),
-                 FileState(path, size, mtime, sha) if path and size is not None else None, build_id)
-        for entry, schema, table, components, checks, path, size, mtime, sha, build_id in rows
+                 FileState(path, size, mtime, sha) if path and size is not None else None, build_id,
+                 tuple(FileState(**c) for c in companions))
+        for entry, schema, table, components, checks, path, size, mtime, sha, build_id, companions in rows
     ]
 
 
-def existing_tables(conn: sa.Connection) -> set[tuple[str, str]]:
-    return set(run(
+def existing_tables(conn: sa.Connection) -> dict[tuple[str, str], str | None]:
+    """Every table and view (schema, name) with its COMMENT."""
+    rows = run(
         conn,
-        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        "SELECT n.nspname, c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'catalog_staging')"
-    ).all())
+    ).all()
+    return {(schema, name): comment for schema, name, comment in rows}
 
 
 def start_build(conn: sa.Connection, root: Path, selection: str) -> int:
@@ -136,26 +141,46 @@ def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, se
     conn.execute(
         sa.text(
             "INSERT INTO catalog.tables (build_id, entry, schema_name, table_name, kind, source_path, source_url, sha256, size,"
-            " mtime_ns, options, sql, inputs, fingerprint, components, checks_digest, rows, columns, srid, geometry_type, extent,"
-            " geometries, seconds) VALUES (:build, :entry, :schema, :table, :kind, :path, :url, :sha, :size, :mtime,"
-            " CAST(:options AS jsonb), :sql, CAST(:inputs AS jsonb), :fingerprint, CAST(:components AS jsonb), :checks, :rows,"
-            " CAST(:columns AS jsonb), :srid, :geometry_type, :extent, CAST(:geometries AS jsonb), :seconds)"
+            " mtime_ns, companions, options, sql, inputs, fingerprint, components, checks_digest, rows, columns, srid, geometry_type,"
+            " extent, geometries, notes, seconds) VALUES (:build, :entry, :schema, :table, :kind, :path, :url, :sha, :size, :mtime,"
+            " CAST(:companions AS jsonb), CAST(:options AS jsonb), :sql, CAST(:inputs AS jsonb), :fingerprint,"
+            " CAST(:components AS jsonb), :checks, :rows, CAST(:columns AS jsonb), :srid, :geometry_type, :extent,"
+            " CAST(:geometries AS jsonb), CAST(:notes AS jsonb), :seconds)"
         ),
         {
             "build": build_id, "entry": step.name, "schema": step.schema, "table": step.table,
             "kind": entry.materialized if entry.sql else "table",
             "path": file.path if file else None, "url": entry.url, "sha": file.sha256 if file else None,
             "size": file.size if file else None, "mtime": file.mtime_ns if file else None,
+            "companions": json.dumps([c.__dict__ for c in step.companions]),
             "options": json.dumps(entry.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"headers"})),
             "sql": step.query.text if step.query else None, "inputs": json.dumps(list(step.inputs)),
             "fingerprint": step.fingerprint.data, "components": json.dumps(step.fingerprint.components),
             "checks": step.fingerprint.checks, "rows": facts["rows"], "columns": json.dumps(facts["columns"]),
             "srid": main.get("srid"), "geometry_type": main.get("type"), "extent": main.get("extent"),
-            "geometries": json.dumps(facts["geometries"]), "seconds": seconds,
+            "geometries": json.dumps(facts["geometries"]), "notes": json.dumps(facts.get("notes", [])), "seconds": seconds,
         },
     )
     kind = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW"}[entry.materialized if entry.sql else "table"]
-    conn.execute(sa.text(f"COMMENT ON {kind} {_quoted(step.schema, step.table)} IS {swap.literal(comment(step, build_id, facts))}"))
+    run(conn, f"COMMENT ON {kind} {swap.quoted(step.schema, step.table)} IS {swap.literal(comment(step, build_id, facts))}")
+
+
+def record_recheck(conn: sa.Connection, step: Step, build_id: int, seconds: float) -> None:
+    """The table as it was, now checked by this build's checks: a copy of its last row with the new
+    build and checks digest, and the COMMENT naming this build."""
+    copied = ("entry, schema_name, table_name, kind, source_path, source_url, sha256, size, mtime_ns, companions, sql, inputs,"
+              " fingerprint, components, rows, columns, srid, geometry_type, extent, geometries, notes")
+    options = json.dumps(step.entry.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"headers"}))
+    old = conn.execute(
+        sa.text(f"INSERT INTO catalog.tables (build_id, options, checks_digest, seconds, {copied})"
+                f" SELECT :build, CAST(:options AS jsonb), :checks, :seconds, {copied} FROM catalog.current"
+                " WHERE schema_name = :schema AND table_name = :table RETURNING rows"),
+        {"build": build_id, "options": options, "checks": step.fingerprint.checks, "seconds": seconds,
+         "schema": step.schema, "table": step.table},
+    ).one()
+    kind = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW"}[step.entry.materialized]
+    text = comment(step, build_id, {"rows": old.rows})
+    run(conn, f"COMMENT ON {kind} {swap.quoted(step.schema, step.table)} IS {swap.literal(text)}")
 
 
 def comment(step: Step, build_id: int, facts: dict) -> str:
@@ -172,7 +197,7 @@ def comment(step: Step, build_id: int, facts: dict) -> str:
 
 def facts_of(conn: sa.Connection, schema: str, table: str, *, count_rows: bool) -> dict:
     """Rows, columns and types, and each geometry column's SRID, type and extent."""
-    qualified = _quoted(schema, table)
+    qualified = swap.quoted(schema, table)
     columns = dict(run(
         conn,
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass"
@@ -183,7 +208,7 @@ def facts_of(conn: sa.Connection, schema: str, table: str, *, count_rows: bool) 
             continue
         row = run(
             conn,
-            f'SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent("{name}") AS e FROM {qualified}) s').one()
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent({ident(name)}) AS e FROM {qualified}) s").one()
         srid, geometry_type = _declared(pg_type)
         geometries.append({"column": name, "srid": srid, "type": geometry_type, "extent": list(row) if row[0] is not None else None})
     rows = run(conn, f"SELECT count(*) FROM {qualified}").scalar() if count_rows else None
@@ -217,8 +242,6 @@ def _os_user() -> str | None:
         return None
 
 
-def _quoted(schema: str, table: str) -> str:
-    return f'"{schema}"."{table}"'
 
 
 

@@ -6,9 +6,11 @@ Schema of the format (``docs/datasets.schema.json``, made by ``json_schema()``) 
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path, PurePosixPath
+from urllib.parse import urlparse
 from typing import Annotated, Any, Literal
 
 import yaml
@@ -21,6 +23,7 @@ CATALOG_FILE = "datasets.yml"
 RAW_DATA = PurePosixPath("data/raw")
 _NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+_RESERVED_SCHEMAS = {"catalog", "catalog_staging", "information_schema", "workbench_admin"}
 
 
 class CatalogError(AnalysisLibError):
@@ -133,7 +136,16 @@ class Entry(_Strict):
                 raise ValueError(f"an sql entry takes no file options ({', '.join(loader_options or ['amsterdam_schema/member'])})")
         if self.url is None and (self.file or self.headers or self.sha256):
             raise ValueError("file, headers and sha256 are for url entries")
+        if self.url is not None and not self.file and not PurePosixPath(urlparse(self.url).path).name:
+            raise ValueError("the url ends without a file name: give file: (the name it gets under data/raw)")
         return self
+
+    @field_validator("schema_")
+    @classmethod
+    def _not_the_workbenchs(cls, schema: str) -> str:
+        if schema in _RESERVED_SCHEMAS or schema.startswith("pg_"):
+            raise ValueError(f"schema {schema} is the workbench's or PostgreSQL's own: choose another")
+        return schema
 
     @field_validator("path", "file", "member", "sql", "amsterdam_schema")
     @classmethod
@@ -217,7 +229,7 @@ def read_catalog(path: str | Path, *, unpinned: bool = False) -> Catalog:
         raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
     try:
         root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_NoRepeatedKeys)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -232,10 +244,31 @@ def read_catalog(path: str | Path, *, unpinned: bool = False) -> Catalog:
         raise CatalogError("\n".join(lines)) from None
 
 
+class _NoRepeatedKeys(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys; a copied entry must not silently replace the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"{key!r} is given twice (first on line {seen[key] + 1})", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _message(problem: dict) -> str:
     message = problem["msg"].removeprefix("Value error, ")
     if problem["type"] == "extra_forbidden":
-        return "unknown field (see docs/datasets.schema.json for the fields an entry takes)"
+        location = problem["loc"]
+        model = Check if "checks" in location else GeometryCheck if "geometry" in location[-2:-1] else Entry
+        known = [f.alias or name for name, f in model.model_fields.items()]
+        close = difflib.get_close_matches(str(location[-1]), known, n=1)
+        if close:
+            return f"unknown field; did you mean {close[0]}?"
+        what = "a check" if model is Check else "a geometry check" if model is GeometryCheck else "an entry"
+        return f"unknown field (the fields {what} takes: {', '.join(known)})"
     return message
 
 

@@ -11,3 +11,8 @@ def run(conn: sa.Connection, statement: str, parameters=None) -> sa.CursorResult
     if parameters is None:
         return conn.exec_driver_sql(statement.replace("%", "%%"))
     return conn.exec_driver_sql(statement, parameters)
+
+
+def ident(name: str) -> str:
+    """A quoted identifier (any name: the catalog also meets views and columns made by hand)."""
+    return '"' + name.replace('"', '""') + '"'

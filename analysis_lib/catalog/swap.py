@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .sql import run
+from .sql import ident, run
 
 _KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
 _MAX_NAME = 63
@@ -92,29 +92,96 @@ def drop_views(conn: sa.Connection, views: list[DependentView]) -> None:
         run(conn, f"DROP {view.kind} {view.qualified}")
 
 
-def make_views(conn: sa.Connection, views: list[DependentView]) -> None:
+def make_views(conn: sa.Connection, views: list[DependentView], recipes: dict[tuple[str, str], str] | None = None) -> None:
+    """Make ``views`` again, in order. ``recipes``: the new SQL of views that are entries of this build
+    still to come (their own step makes them once more, with provenance), tried before the old one."""
     for view in views:
         options = f" WITH ({', '.join(view.options)})" if view.options else ""
-        try:
-            with conn.begin_nested():
-                run(conn, f"CREATE {view.kind} {view.qualified}{options} AS {view.definition}")
-        except sa.exc.DBAPIError as error:
-            reason = str(error.orig).strip().splitlines()[0]
-            raise ViewBroken(f"the {view.kind.lower()} {view.schema}.{view.name} depends on it and cannot be made over the new"
-                             f" table ({reason}); nothing was changed") from None
+        definitions = [d for d in ((recipes or {}).get((view.schema, view.name)), view.definition) if d]
+        for number, definition in enumerate(definitions, 1):
+            try:
+                with conn.begin_nested():
+                    run(conn, f"CREATE {view.kind} {view.qualified}{options} AS {definition}\n")
+                break
+            except sa.exc.DBAPIError as error:
+                if number == len(definitions):
+                    reason = str(error.orig).strip().splitlines()[0]
+                    raise DependentBroken(f"the {view.kind.lower()} {view.schema}.{view.name} depends on it and cannot be made"
+                                          f" over the new table ({reason}); nothing was changed") from None
         for statement in view.indexes:
             run(conn, statement)
         if view.comment is not None:
             run(conn, f"COMMENT ON {view.kind} {view.qualified} IS {literal(view.comment)}")
         for column, text in view.column_comments:
-            run(conn, f'COMMENT ON COLUMN {view.qualified}."{column}" IS {literal(text)}')
-        for privilege, grantee in view.grants:
-            target = "PUBLIC" if grantee == "PUBLIC" else f'"{grantee}"'
-            run(conn, f"GRANT {privilege} ON {view.qualified} TO {target}")
+            run(conn, f"COMMENT ON COLUMN {view.qualified}.{ident(column)} IS {literal(text)}")
+        _grant(conn, view.qualified, view.grants)
 
 
-class ViewBroken(Exception):
-    pass
+def _grant(conn: sa.Connection, qualified: str, grants: list[tuple[str, str]]) -> None:
+    for privilege, grantee in grants:
+        target = "PUBLIC" if grantee == "PUBLIC" else ident(grantee)
+        run(conn, f"GRANT {privilege} ON {qualified} TO {target}")
+
+
+class DependentBroken(Exception):
+    """A view or index made by hand on the old table cannot be made on the new one."""
+
+
+@dataclass(frozen=True)
+class TableExtras:
+    """What was given to the old table by hand and would go with it: grants, column comments, indexes."""
+
+    grants: list[tuple[str, str]]
+    column_comments: list[tuple[str, str]]
+    indexes: list[tuple[str, str]]  # (name, CREATE INDEX …), not those of constraints
+
+
+def table_extras(conn: sa.Connection, schema: str, name: str) -> TableExtras:
+    grants, comments, indexes = run(
+        conn,
+        """
+        SELECT ARRAY(SELECT ARRAY[g.privilege_type, coalesce(r.rolname, 'PUBLIC')] FROM aclexplode(c.relacl) g
+                      LEFT JOIN pg_roles r ON r.oid = g.grantee WHERE g.grantee <> c.relowner),
+               ARRAY(SELECT ARRAY[a.attname, col_description(c.oid, a.attnum)] FROM pg_attribute a
+                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NOT NULL),
+               ARRAY(SELECT ARRAY[x.relname, pg_get_indexdef(i.indexrelid)] FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+                      WHERE i.indrelid = c.oid AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid))
+          FROM pg_class c WHERE c.oid = %s::regclass
+        """,
+        (quoted(schema, name),),
+    ).one()
+    return TableExtras([tuple(g) for g in grants], [tuple(c) for c in comments], [tuple(i) for i in indexes])
+
+
+def restore_extras(conn: sa.Connection, schema: str, name: str, extras: TableExtras) -> None:
+    """Give the new table what the old one was given by hand; an index or comment whose column is gone
+    stops the swap (nothing changes), as a view would."""
+    qualified = quoted(schema, name)
+    present = set(run(conn, "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace", (ident(schema),)).scalars())
+    columns = set(run(conn, "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                      (qualified,)).scalars())
+    for index, statement in extras.indexes:
+        if index in present:
+            continue  # the new table has it (the loader's GiST index, say)
+        try:
+            with conn.begin_nested():
+                run(conn, statement)
+        except sa.exc.DBAPIError as error:
+            reason = str(error.orig).strip().splitlines()[0]
+            raise DependentBroken(f"the index {schema}.{index} on it cannot be made on the new table ({reason}); nothing was changed") from None
+    for column, text in extras.column_comments:
+        if column in columns:
+            run(conn, f"COMMENT ON COLUMN {qualified}.{ident(column)} IS {literal(text)}")
+    _grant(conn, qualified, extras.grants)
+
+
+SWAP_LOCK = "analysis_lib.catalog.swap"
+
+
+def one_swap_at_a_time(conn: sa.Connection) -> None:
+    """Swaps of one build (--jobs N) wait for each other: two of them dropping and making one shared
+    view at once would deadlock. Loads, queries and checks still run side by side."""
+    run(conn, "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (SWAP_LOCK,))
 
 
 def put_in_place(conn: sa.Connection, staging_schema: str, staging: str, kind: str, schema: str, name: str) -> None:
@@ -123,8 +190,8 @@ def put_in_place(conn: sa.Connection, staging_schema: str, staging: str, kind: s
     old = kind_of(conn, schema, name)
     if old:
         run(conn, f"DROP {old} {quoted(schema, name)}")
-    run(conn, f"ALTER {kind} {quoted(staging_schema, staging)} SET SCHEMA \"{schema}\"")
-    run(conn, f"ALTER {kind} {quoted(schema, staging)} RENAME TO \"{name}\"")
+    run(conn, f"ALTER {kind} {quoted(staging_schema, staging)} SET SCHEMA {ident(schema)}")
+    run(conn, f"ALTER {kind} {quoted(schema, staging)} RENAME TO {ident(name)}")
     renamed = run(
         conn,
         "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = %s::regclass",

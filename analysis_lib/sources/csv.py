@@ -163,9 +163,25 @@ def _dialect(path: Path, encoding, separator, decimal, skips: tuple[int, int], s
     skip_rows, skip_rows_after_header = skips
     lines = _decoded_sample(path, found.name).splitlines()
     sample = "\n".join(lines[skip_rows : skip_rows + 1] + lines[skip_rows + 1 + skip_rows_after_header :])
+    if separator is not None:
+        _check_separator(separator, sample, lines[skip_rows] if len(lines) > skip_rows else "", name)
     separator = separator or _sniff_separator(sample)
     decimal = decimal or _sniff_decimal(sample, separator)
     return _Dialect(path, found.name, separator, skips, skip_bad_lines, batch_size, null_values), found, decimal
+
+
+def _check_separator(given: str, sample: str, header: str, name: str) -> None:
+    """A separator that leaves the header in one piece while another splits it is a mistake, not a
+    one-column file."""
+    if given in header:
+        return
+    try:
+        found = _sniff_separator(sample)
+    except InputFileError:
+        return
+    if found != given and found in header:
+        raise InputFileError(f"{name}: separator {given!r} leaves the header in one column ({header[:60]!r}); "
+                             f"the file looks separated by {found!r}")
 
 
 def _explained(message: str) -> str:

@@ -132,9 +132,9 @@ def test_a_missing_file_makes_its_entry_and_its_dependents_unbuildable_not_the_o
 
 
 def test_reasons_name_each_component_that_changed():
-    old = Fingerprint({"file": "1", "options": "o", "loader": "0.1", "inputs": {"a": "x", "b": "y"}}, "c1")
-    new = Fingerprint({"file": "2", "options": "p", "loader": "0.2", "inputs": {"a": "x2", "c": "z"}}, "c1")
-    assert reasons(old, new) == ["file changed", "options changed", "input a changed", "no longer reads b", "new input c",
+    old = Fingerprint({"file": "1", "options": {"crs": 28992, "x": "x"}, "loader": "0.1", "inputs": {"a": "x", "b": "y"}}, "c1")
+    new = Fingerprint({"file": "2", "options": {"x": "lon", "make_valid": True}, "loader": "0.2", "inputs": {"a": "x2", "c": "z"}}, "c1")
+    assert reasons(old, new) == ["file changed", "options changed (crs, make_valid, x)", "input a changed", "no longer reads b", "new input c",
                                  "the loader's version changed (0.1 -> 0.2)"]
     assert reasons(old, Fingerprint(old.components, "c2")) == ["checks changed"]
     assert reasons(old, old) == []
