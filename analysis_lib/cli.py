@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -346,3 +348,6 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisLibError as error:
         print(f"analysis-lib {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # `analysis-lib status | head`: the reader stopped reading; no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE

@@ -76,7 +76,8 @@ def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[
         plan = read_plan(root, lock, verify=verify)
         chosen = plan.selected(list(names), list(downstream_of))
         selection = " ".join([*names, *(f"{n}+" for n in downstream_of)]) or "all"
-        build_id = provenance.start_build(lock, root, selection)
+        recipes = sorted({path for step in plan.steps.values() for path in (step.entry.sql, step.entry.amsterdam_schema) if path})
+        build_id = provenance.start_build(lock, root, selection, recipes)
         result = BuildResult(build_id)
         try:
             _Builder(plan, chosen, root, build_id, force=force, keep_going=keep_going, echo=echo).run(jobs, result)
@@ -129,9 +130,10 @@ def _dry_run(plan: Plan, chosen: list[str], force: bool, echo) -> BuildResult:
         step = plan.steps[name]
         if step.needs_build or force:
             why = "; ".join(step.reasons) or "--force"
-            verb = "cannot build" if step.state == BROKEN else "would refuse" if step.state == UNMANAGED and not force else "would build"
+            refused = step.state == BROKEN or (step.state == UNMANAGED and not force)
+            verb = "cannot build" if step.state == BROKEN else "would refuse" if refused else "would build"
             echo(f"{verb:13} {name:28} {step.qualified:36} {why}")
-            result.outcomes.append(Outcome(name, FAILED if step.state == BROKEN else "would build", message=why))
+            result.outcomes.append(Outcome(name, FAILED if refused else "would build", message=why))
         else:
             echo(f"{'up to date':13} {name:28} {step.qualified}")
             result.outcomes.append(Outcome(name, CURRENT))
@@ -207,12 +209,12 @@ class _Builder:
             missing = [i for i in step.inputs if i not in self.as_built]
             if missing:
                 raise CatalogError(f"input {', '.join(missing)} is missing: build it first, or build {name} with --select {missing[0]}+")
-            rows = self._make(step)
+            facts = self._make(step)
         except (CatalogError, sa.exc.DBAPIError, OSError, swap.DependentBroken) as error:
             return Outcome(name, FAILED, time.perf_counter() - started, message=_reason(error))
         except Exception as error:  # the loader's errors (LoadError, InputFileError) and anything unexpected
             return Outcome(name, FAILED, time.perf_counter() - started, message=f"{type(error).__name__}: {error}")
-        return Outcome(name, BUILT, time.perf_counter() - started, rows)
+        return Outcome(name, BUILT, time.perf_counter() - started, facts["rows"], message="\n".join(facts.get("notes", [])))
 
     def _fingerprint_as_built(self, step: Step) -> fp.Fingerprint:
         components = dict(step.fingerprint.components)
@@ -220,7 +222,7 @@ class _Builder:
             components["inputs"] = {n: self.as_built[n] for n in step.inputs}
         return fp.Fingerprint(components, step.fingerprint.checks)
 
-    def _make(self, step: Step) -> int | None:
+    def _make(self, step: Step) -> dict:
         from .making import make_derived, make_from_file, recheck
 
         started = time.perf_counter()
@@ -238,7 +240,7 @@ class _Builder:
         with self.lock:
             self.as_built[step.name] = built.data
             self.recipes_to_come.pop((step.schema, step.table), None)
-        return facts["rows"]
+        return facts
 
 
 def _with_fingerprint(step: Step, fingerprint: fp.Fingerprint) -> Step:
@@ -261,12 +263,13 @@ def _line(outcome: Outcome, step: Step) -> str:
     return text + (f"\n           {outcome.message}" if outcome.message else "")
 
 
-def summary(result: BuildResult, plan_steps: dict[str, Step] | None = None) -> str:
+def summary(result: BuildResult) -> str:
     width = max((len(o.name) for o in result.outcomes), default=5)
     lines = [f"{'entry':{width}}  {'result':10} {'seconds':>8} {'rows':>12}  note"]
     for o in result.outcomes:
         rows = f"{o.rows:,}" if o.rows is not None else ""
-        lines.append(f"{o.name:{width}}  {o.result:10} {o.seconds:8.1f} {rows:>12}  {o.message.splitlines()[0] if o.message else ''}")
+        note = " ".join(o.message.split())
+        lines.append(f"{o.name:{width}}  {o.result:10} {o.seconds:8.1f} {rows:>12}  {note[:140] + '…' if len(note) > 140 else note}")
     counts = {r: sum(o.result == r for o in result.outcomes) for r in (BUILT, CURRENT, FAILED, SKIPPED)}
     lines.append(", ".join(f"{n} {r}" for r, n in counts.items() if n) + (f" (build {result.build_id})" if result.build_id else ""))
     return "\n".join(lines)

@@ -3,6 +3,10 @@ described with the rows that fail, and any failure leaves the old table in place
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import re
+
 import sqlalchemy as sa
 
 from .sql import ident, run
@@ -106,13 +110,27 @@ def _sql(conn, query: str, relation: str, columns: dict) -> list[str]:
     if not rows:
         return []
     names = list(result.keys())
-    shown = "; ".join(", ".join(f"{n}={v!r}" for n, v in zip(names, row)) for row in rows[:_SHOWN])
+    shown = "; ".join(", ".join(f"{n}={_shown(v)}" for n, v in zip(names, row)) for row in rows[:_SHOWN])
     more = " and more" if len(rows) > _SHOWN else ""
     return [f"sql {_short(query)}: returned failing rows: {shown}{more}"]
 
 
 def _values(values) -> str:
-    return "(" + ", ".join(repr(v) for v in values) + ")"
+    return "(" + ", ".join(_shown(v) for v in values) + ")"
+
+
+_HEX_WKB = re.compile(r"0[01][0-9A-F]{16,}")
+
+
+def _shown(value) -> str:
+    """A value as the analyst wrote it: dates and numbers plainly, a geometry as such, long text cut."""
+    if isinstance(value, (datetime.date, datetime.time, decimal.Decimal)):
+        return str(value)
+    if isinstance(value, str):
+        if _HEX_WKB.fullmatch(value):
+            return "<geometry>"
+        return repr(value if len(value) <= 40 else value[:37] + "...")
+    return repr(value)
 
 
 def _short(text: str) -> str:

@@ -182,6 +182,8 @@ def _judge(step: Step, root: Path, steps: dict[str, Step], existing: dict, verif
         step.reasons = [f"replaced or changed outside the catalog since build {recorded.build_id} (its comment no longer says so)"]
     elif recorded.fingerprint != step.fingerprint:
         step.state, step.reasons = STALE, fp.reasons(recorded.fingerprint, step.fingerprint)
+    if step.state == UP_TO_DATE and step.outside:
+        step.reasons = [f"reads {', '.join(step.outside)}, which the catalog does not make: changes there go unseen"]
 
 
 def _file_problem(error: OSError) -> str:

@@ -113,8 +113,9 @@ def existing_tables(conn: sa.Connection) -> dict[tuple[str, str], str | None]:
     return {(schema, name): comment for schema, name, comment in rows}
 
 
-def start_build(conn: sa.Connection, root: Path, selection: str) -> int:
-    commit, dirty = _git_state(root)
+def start_build(conn: sa.Connection, root: Path, selection: str, recipes: list[str]) -> int:
+    """``recipes``: the files besides datasets.yml the catalog is made of (SQL, Amsterdam Schema definitions)."""
+    commit, dirty = _git_state(root, ["datasets.yml", *recipes])
     return conn.execute(
         sa.text("INSERT INTO catalog.builds (git_commit, git_dirty, os_user, workbench_version, selection)"
                 " VALUES (:commit, :dirty, :user, :version, :selection) RETURNING id"),
@@ -223,14 +224,21 @@ def _declared(pg_type: str) -> tuple[int | None, str | None]:
     return (int(srid) if srid.strip() else None), kind.strip()
 
 
-def _git_state(root: Path) -> tuple[str | None, bool | None]:
+def _git_state(root: Path, recipes: list[str]) -> tuple[str | None, bool | None]:
+    """HEAD, and whether the tree differs from it anywhere the commit would not reproduce: a tracked
+    file changed, or a recipe the catalog uses that is not committed at all."""
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30)
+
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=10)
+        commit = git("rev-parse", "HEAD")
         if commit.returncode != 0:
             return None, None
-        status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                                capture_output=True, text=True, timeout=30)
-        return commit.stdout.strip(), bool(status.stdout.strip()) if status.returncode == 0 else None
+        tracked = git("status", "--porcelain", "--untracked-files=no")
+        untracked = git("status", "--porcelain", "--untracked-files=all", "--", *recipes)
+        if tracked.returncode != 0 or untracked.returncode != 0:
+            return commit.stdout.strip(), None
+        return commit.stdout.strip(), bool(tracked.stdout.strip() or untracked.stdout.strip())
     except (OSError, subprocess.TimeoutExpired):
         return None, None
 

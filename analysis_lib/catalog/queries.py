@@ -30,7 +30,11 @@ def read_query(text: str) -> Query:
     try:
         tree = json.loads(parser.parse_sql_json(text))
     except pglast.parser.ParseError as error:
-        raise QueryProblem(f"not valid SQL: {error}") from None
+        message, *where = error.args
+        if where and isinstance(where[0], int):  # a character index: as line and column
+            before = text[: where[0]]
+            message += f" (line {before.count(chr(10)) + 1}, column {len(before) - before.rfind(chr(10))})"
+        raise QueryProblem(f"not valid SQL: {message}") from None
     statements = tree.get("stmts", [])
     if len(statements) != 1:
         raise QueryProblem(f"expected one SELECT, found {len(statements)} statements")

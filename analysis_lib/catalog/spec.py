@@ -136,7 +136,7 @@ class Entry(_Strict):
                 raise ValueError(f"an sql entry takes no file options ({', '.join(loader_options or ['amsterdam_schema/member'])})")
         if self.url is None and (self.file or self.headers or self.sha256):
             raise ValueError("file, headers and sha256 are for url entries")
-        if self.url is not None and not self.file and not PurePosixPath(urlparse(self.url).path).name:
+        if self.url is not None and not self.file and urlparse(self.url).path.rpartition("/")[2] == "":
             raise ValueError("the url ends without a file name: give file: (the name it gets under data/raw)")
         return self
 

@@ -68,11 +68,13 @@ def dependent_views(conn: sa.Connection, schema: str, name: str) -> list[Depende
         )
         SELECT n.nspname, c.relname, c.relkind, pg_get_viewdef(c.oid), coalesce(c.reloptions, '{}'),
                obj_description(c.oid, 'pg_class'),
-               ARRAY(SELECT ARRAY[a.attname, col_description(c.oid, a.attnum)] FROM pg_attribute a
-                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND col_description(c.oid, a.attnum) IS NOT NULL ORDER BY a.attnum),
-               ARRAY(SELECT ARRAY[g.privilege_type, coalesce(r.rolname, 'PUBLIC')] FROM aclexplode(c.relacl) g
-                       LEFT JOIN pg_roles r ON r.oid = g.grantee WHERE g.grantee <> c.relowner),
-               ARRAY(SELECT pg_get_indexdef(i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid ORDER BY i.indexrelid),
+               coalesce((SELECT jsonb_agg(jsonb_build_array(a.attname, col_description(c.oid, a.attnum)) ORDER BY a.attnum)
+                           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0
+                            AND col_description(c.oid, a.attnum) IS NOT NULL), '[]'),
+               coalesce((SELECT jsonb_agg(jsonb_build_array(g.privilege_type, coalesce(r.rolname, 'PUBLIC')))
+                           FROM aclexplode(c.relacl) g LEFT JOIN pg_roles r ON r.oid = g.grantee WHERE g.grantee <> c.relowner), '[]'),
+               coalesce((SELECT jsonb_agg(pg_get_indexdef(i.indexrelid) ORDER BY i.indexrelid)
+                           FROM pg_index i WHERE i.indrelid = c.oid), '[]'),
                max(dependents.depth) AS depth
           FROM dependents JOIN pg_class c ON c.oid = dependents.oid JOIN pg_namespace n ON n.oid = c.relnamespace
          GROUP BY c.oid, n.nspname
@@ -140,12 +142,14 @@ def table_extras(conn: sa.Connection, schema: str, name: str) -> TableExtras:
     grants, comments, indexes = run(
         conn,
         """
-        SELECT ARRAY(SELECT ARRAY[g.privilege_type, coalesce(r.rolname, 'PUBLIC')] FROM aclexplode(c.relacl) g
-                      LEFT JOIN pg_roles r ON r.oid = g.grantee WHERE g.grantee <> c.relowner),
-               ARRAY(SELECT ARRAY[a.attname, col_description(c.oid, a.attnum)] FROM pg_attribute a
-                      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NOT NULL),
-               ARRAY(SELECT ARRAY[x.relname, pg_get_indexdef(i.indexrelid)] FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
-                      WHERE i.indrelid = c.oid AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid))
+        SELECT coalesce((SELECT jsonb_agg(jsonb_build_array(g.privilege_type, coalesce(r.rolname, 'PUBLIC')))
+                           FROM aclexplode(c.relacl) g LEFT JOIN pg_roles r ON r.oid = g.grantee WHERE g.grantee <> c.relowner), '[]'),
+               coalesce((SELECT jsonb_agg(jsonb_build_array(a.attname, col_description(c.oid, a.attnum)))
+                           FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+                            AND col_description(c.oid, a.attnum) IS NOT NULL), '[]'),
+               coalesce((SELECT jsonb_agg(jsonb_build_array(x.relname, pg_get_indexdef(i.indexrelid)))
+                           FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid WHERE i.indrelid = c.oid
+                            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)), '[]')
           FROM pg_class c WHERE c.oid = %s::regclass
         """,
         (quoted(schema, name),),

@@ -133,6 +133,16 @@ def late_bad_integer_csv(folder: Path):
 
 CASES = {
     "missing file": Case(lambda folder: folder / "nowhere.csv", r"nowhere\.csv: no such file"),
+    "a separator that leaves the header whole": Case(
+        text_file("comma.csv", "code,naam\n0363,Centrum\n"),
+        r"comma\.csv: separator ';' leaves the header in one column \('code,naam'\); the file looks separated by ','",
+        {"separator": ";"},
+    ),
+    "csv options for a geojson": Case(
+        text_file("p.geojson", '{"type": "FeatureCollection", "features": []}'),
+        r"p\.geojson: separator, skip_rows apply to CSV files only, not to \.geojson files",
+        {"skip_rows": 2, "separator": ";"},
+    ),
     "unsupported extension": Case(text_file("notes.docx", "x"), r"notes\.docx: cannot import \.docx files; supported: "),
     "empty csv": Case(text_file("empty.csv", b""), r"empty\.csv: the file is empty"),
     "header-only csv": Case(text_file("header.csv", "a,b\n"), r"header\.csv: no rows to import"),

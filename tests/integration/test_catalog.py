@@ -4,6 +4,7 @@ and a killed build that leaves everything as before."""
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
 import os
@@ -86,7 +87,7 @@ def test_a_catalog_builds_in_order_and_records_where_every_table_came_from(proje
     assert project.current("overview")["kind"] == "view"
     build = project.query("SELECT result, os_user, workbench_version, selection, finished >= started FROM catalog.builds WHERE id = :id",
                           {"id": result.build_id})[0]
-    assert build == ("succeeded", build[1], al.__version__, "all", True)
+    assert build == ("succeeded", getpass.getuser(), al.__version__, "all", True)
 
     comment = project.query(f"SELECT obj_description('{s}.meldingen'::regclass)")[0][0]
     assert comment.startswith("datasets.yml entry meldingen: from data/raw/meldingen.csv sha256 " + meldingen["sha256"][:12])
@@ -226,14 +227,16 @@ def test_views_made_by_hand_survive_a_rebuild_with_their_comments_and_grants(pro
 
 def test_a_dry_run_touches_nothing(project):
     small_catalog(project)
-    builds = project.query("SELECT count(*) FROM catalog.builds")[0][0] if project.query(
-        "SELECT to_regclass('catalog.builds')")[0][0] else 0
+    def builds() -> int | None:
+        return project.query("SELECT count(*) FROM catalog.builds")[0][0] if project.query(
+            "SELECT to_regclass('catalog.builds')")[0][0] else None
+
+    before = builds()
     result = project.command("build", "--dry-run")
     assert result.returncode == 0, result.stderr
     assert "would build   buurten" in result.stdout and "never built" in result.stdout and "nothing was changed" in result.stdout
     assert project.query(f"SELECT count(*) FROM pg_class WHERE relnamespace = '{project.schema}'::regnamespace") == [(0,)]
-    after = project.query("SELECT count(*) FROM catalog.builds")[0][0] if builds else 0
-    assert after == builds
+    assert builds() == before
 
 
 def test_a_table_the_catalog_did_not_make_is_replaced_only_with_force(project):
@@ -406,6 +409,174 @@ def test_a_build_records_the_git_commit_and_whether_the_tree_was_dirty(project):
     clean = project.build("buurten")
     (project.root / "sql/overview.sql").write_text((project.root / "sql/overview.sql").read_text() + "\n-- edited\n")
     dirty = project.build("meldingen")
-    recorded = dict(project.query("SELECT id, (git_commit, git_dirty)::text FROM catalog.builds WHERE id IN (:a, :b)",
-                                  {"a": clean.build_id, "b": dirty.build_id}))
-    assert recorded == {clean.build_id: f"({head},f)", dirty.build_id: f"({head},t)"}
+    subprocess.run([*git, "commit", "-qam", "edited"], check=True)
+    project.sql("extra.sql", "SELECT 1 AS n")  # a recipe the commit does not hold
+    entries = yaml.safe_load((project.root / "datasets.yml").read_text())["datasets"]
+    (project.root / "datasets.yml").write_text(yaml.safe_dump({"datasets": {**entries, "extra": {"schema": project.schema,
+                                                                                                  "sql": "sql/extra.sql"}}}))
+    subprocess.run([*git, "commit", "-qam", "extra entry, its recipe not added"], check=True)
+    untracked = project.build("extra")
+    recorded = dict(project.query("SELECT id, (git_commit, git_dirty)::text FROM catalog.builds WHERE id IN (:a, :b, :c)",
+                                  {"a": clean.build_id, "b": dirty.build_id, "c": untracked.build_id}))
+    now = subprocess.run([*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
+    assert recorded == {clean.build_id: f"({head},f)", dirty.build_id: f"({head},t)", untracked.build_id: f"({now},t)"}
+
+
+def test_parallel_builds_of_two_tables_under_one_view_never_deadlock(project):
+    project.raw("a.csv", "id;n\n1;1\n")
+    project.raw("b.csv", "id;m\n1;2\n")
+    project.catalog({"a": {"path": "a.csv"}, "b": {"path": "b.csv"}})
+    assert project.build().ok
+    with al.engine().begin() as conn:
+        conn.exec_driver_sql(f"CREATE VIEW {project.schema}.both_of_them AS SELECT a.id, a.n, b.m FROM {project.schema}.a"
+                             f" JOIN {project.schema}.b USING (id)")
+    for _ in range(4):
+        result = project.build(jobs=2, force=True)
+        assert result.ok, [o.message for o in result.outcomes]
+    assert project.query(f"SELECT id, n, m FROM {project.schema}.both_of_them") == [(1, 1, 2)]
+
+
+def test_a_recorded_hash_is_not_reused_for_another_file_of_the_same_size_and_time(project):
+    jan, feb = project.raw("jan.csv", "code\nA\nB\n"), project.raw("feb.csv", "code\nC\nD\n")
+    os.utime(feb, ns=(jan.stat().st_atime_ns, jan.stat().st_mtime_ns))  # as tar x or cp -p leave them
+    project.catalog({"maand": {"path": "jan.csv"}})
+    assert project.build().ok
+    project.catalog({"maand": {"path": "feb.csv"}})
+    assert project.build().built == ["maand"]
+    assert project.current("maand")["sha256"] == hashlib.sha256(feb.read_bytes()).hexdigest()
+
+
+def test_a_table_replaced_outside_the_catalog_is_not_up_to_date(project):
+    import pandas as pd
+
+    small_catalog(project)
+    assert project.build().ok
+    al.load(pd.DataFrame({"code": ["X"]}), "buurten", schema=project.schema, if_exists="replace")
+    assert "replaced or changed outside the catalog" in states(project)["buurten"]["why"]
+    assert project.build().built == ["buurten"]
+    assert project.query(f"SELECT count(*) FROM {project.schema}.buurten") == [(3,)]
+
+
+def test_a_table_another_entry_made_is_replaced_only_with_force(project):
+    project.raw("a.csv", BUURTEN)
+    project.catalog({"oud": {"path": "a.csv", "table": "gedeeld"}})
+    assert project.build().ok
+    project.catalog({"nieuw": {"path": "a.csv", "table": "gedeeld"}})
+    assert "was made by entry oud" in states(project)["nieuw"]["why"]
+    assert not project.build().ok
+    assert project.build(force=True).built == ["nieuw"]
+
+
+def test_a_table_and_its_declared_view_can_change_their_columns_in_one_build(project):
+    project.raw("a.csv", "id;n\n1;5\n")
+    project.catalog({"a": {"path": "a.csv"}, "v": {"sql": project.sql("v.sql", f"SELECT id, n FROM {project.schema}.a"),
+                                                   "materialized": "view"}})
+    assert project.build().ok
+    project.raw("a.csv", "id;aantal\n1;6\n")
+    project.sql("v.sql", f"SELECT id, aantal FROM {project.schema}.a")
+    result = project.build()
+    assert result.ok, [o.message for o in result.outcomes]
+    assert project.query(f"SELECT id, aantal FROM {project.schema}.v") == [(1, 6)]
+    assert {name: row["state"] for name, row in states(project).items()} == {"a": "up to date", "v": "up to date"}
+
+
+def test_a_recipe_that_cannot_be_read_fails_its_entry_and_its_dependents_only(project):
+    small_catalog(project)
+    project.sql("per_buurt.sql", "SELECT code,\n  count(*) FROM buurten WHERE GROUP BY code")
+    result = project.build()
+    results = {o.name: o.result for o in result.outcomes}
+    assert results == {"buurten": "built", "meldingen": "built", "containers": "built", "per_buurt": "failed", "overview": "skipped"}
+    message = next(o.message for o in result.outcomes if o.name == "per_buurt")
+    assert 'sql/per_buurt.sql: not valid SQL: syntax error at or near "GROUP" (line 2, column 31)' in message
+    assert not project.command("status").returncode == 0
+
+
+def test_names_without_a_schema_are_the_entrys_own_schemas_tables(project):
+    with al.engine().begin() as conn:  # a namesake in public must not be what the recipe reads
+        conn.exec_driver_sql("CREATE TABLE IF NOT EXISTS public.test_catalog_namesake (code text)")
+    try:
+        project.raw("namesake.csv", BUURTEN)
+        project.catalog({"test_catalog_namesake": {"path": "namesake.csv"},
+                         "telling": {"sql": project.sql("telling.sql", "SELECT count(*) AS n FROM test_catalog_namesake")}})
+        assert project.build().ok
+        assert project.query(f"SELECT n FROM {project.schema}.telling") == [(3,)]
+        assert project.current("telling")["inputs"] == ["test_catalog_namesake"]
+    finally:
+        with al.engine().begin() as conn:
+            conn.exec_driver_sql("DROP TABLE public.test_catalog_namesake")
+
+
+def test_percent_signs_in_recipes_checks_and_views_are_text(project):
+    project.raw("a.csv", "naam\nA%b\nAbc\n")
+    project.catalog({"a": {"path": "a.csv", "checks": [{"sql": "SELECT * FROM {this} WHERE naam LIKE '%x%' -- none"}]},
+                     "b": {"sql": project.sql("b.sql", f"SELECT naam FROM {project.schema}.a WHERE naam LIKE 'A\\%%' ESCAPE '\\'")}})
+    assert project.build().ok
+    with al.engine().begin() as conn:
+        conn.execute(sa.text(f"CREATE VIEW {project.schema}.pct AS SELECT naam FROM {project.schema}.a WHERE naam LIKE '%\\%%' ESCAPE '\\'"))
+    project.raw("a.csv", "naam\nA%b\nAbc\nC%d\n")
+    assert project.build().ok
+    assert project.query(f"SELECT naam FROM {project.schema}.b") == [("A%b",)]
+    assert project.query(f"SELECT naam FROM {project.schema}.pct ORDER BY 1") == [("A%b",), ("C%d",)]
+
+
+def test_grants_column_comments_and_indexes_given_by_hand_go_to_the_new_table(project):
+    small_catalog(project)
+    assert project.build().ok
+    s = project.schema
+    with al.engine().begin() as conn:
+        conn.exec_driver_sql(f"GRANT SELECT ON {s}.buurten TO PUBLIC")
+        conn.exec_driver_sql(f"CREATE INDEX buurten_naam_by_hand ON {s}.buurten (naam)")
+        conn.exec_driver_sql(f"COMMENT ON COLUMN {s}.buurten.naam IS 'officieel'")
+    project.raw("buurten.csv", BUURTEN + "0366;Oost;400\n")
+    result = project.build()
+    assert "buurten" in result.built, [o.message for o in result.outcomes]
+    assert project.query(f"SELECT has_table_privilege('public', '{s}.buurten', 'SELECT'), col_description('{s}.buurten'::regclass, 2),"
+                         f" (SELECT count(*) FROM pg_indexes WHERE schemaname = '{s}' AND indexname = 'buurten_naam_by_hand')") == [
+        (True, "officieel", 1)]
+
+
+def test_a_shapefiles_dbf_is_part_of_its_fingerprint(project):
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame({"label": [1, 2]}, geometry=shapely.points([121000, 122000], [487000, 488000]), crs="EPSG:28992")
+    (project.root / "data/raw").mkdir(parents=True)
+    frame.to_file(project.root / "data/raw/stammen.shp")
+    project.catalog({"stammen": {"path": "stammen.shp"}})
+    assert project.build().ok
+    assert [c["path"] for c in project.current("stammen")["companions"]] == [
+        "data/raw/stammen.cpg", "data/raw/stammen.dbf", "data/raw/stammen.prj", "data/raw/stammen.shx"]
+    frame.assign(label=[9, 2]).to_file(project.root / "data/raw/stammen.shp")  # the .dbf changes, the .shp not
+    assert states(project)["stammen"]["why"] == "file changed"
+    assert project.build().built == ["stammen"]
+    assert project.query(f"SELECT label FROM {project.schema}.stammen ORDER BY label") == [(2,), (9,)]
+
+
+def test_the_loaders_notes_are_printed_and_kept_and_its_hints_are_in_catalog_words(project):
+    project.raw("a.csv", "code;n\n0363;1\n0364;NA\n0365;.\nkapot\n")
+    project.catalog({"a": {"path": "a.csv"}})
+    failed = project.build().outcomes[0]
+    assert "skip_bad_lines: true" in failed.message and "=True" not in failed.message
+    project.catalog({"a": {"path": "a.csv", "skip_bad_lines": True}})
+    built = project.command("build")
+    assert built.returncode == 0, built.stderr
+    assert "skipped 1 malformed line(s)" in built.stdout
+    assert any("skipped 1 malformed line(s)" in note for note in project.current("a")["notes"])
+
+
+def test_a_changed_check_checks_the_table_again_without_making_it_again(project):
+    small_catalog(project)
+    assert project.build().ok
+    oid = project.query(f"SELECT '{project.schema}.buurten'::regclass::oid")[0][0]
+    entries = yaml.safe_load((project.root / "datasets.yml").read_text())["datasets"]
+    entries["buurten"]["checks"].append({"rows": {"max": 2}})
+    (project.root / "datasets.yml").write_text(yaml.safe_dump({"datasets": entries}))
+    assert states(project)["buurten"]["why"] == "checks changed"
+    failed = project.build()
+    assert "rows: 3, more than the maximum 2" in next(o.message for o in failed.outcomes if o.name == "buurten")
+    entries["buurten"]["checks"][-1] = {"rows": {"max": 3}}
+    (project.root / "datasets.yml").write_text(yaml.safe_dump({"datasets": entries}))
+    assert project.build().built == ["buurten"]  # re-checked; per_buurt and overview are untouched
+    assert project.query(f"SELECT '{project.schema}.buurten'::regclass::oid")[0][0] == oid
+    assert {name: row["state"] for name, row in states(project).items()} == dict.fromkeys(
+        ["buurten", "meldingen", "containers", "per_buurt", "overview"], "up to date")

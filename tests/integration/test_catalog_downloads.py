@@ -28,6 +28,11 @@ class Files(http.server.BaseHTTPRequestHandler):
         if how == "missing":
             self.send_error(404, "Not Found")
             return
+        if how.startswith("redirect "):
+            self.send_response(302)
+            self.send_header("Location", how.removeprefix("redirect "))
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -148,6 +153,22 @@ def test_headers_name_secrets_in_the_environment_and_the_secret_is_written_nowhe
     assert provenance and all(SECRET not in " ".join(row) for row in provenance)
     assert project.current("buurten")["source_url"] == f"{server}/b.csv"
     assert project.current("buurten")["sha256"] == sha(CSV)
+
+
+def test_a_secret_header_does_not_follow_a_redirect_to_another_host(project, server):
+    port = server.rsplit(":", 1)[1]
+    Files.served["/b.csv"] = (b"", f"redirect http://localhost:{port}/elsewhere.csv")  # another host name, as object storage is
+    Files.served["/elsewhere.csv"] = (CSV, "ok")
+    os.environ["WORKBENCH_TEST_KEY"] = SECRET
+    try:
+        fetched = fetch("buurten", entry(project, f"{server}/b.csv", sha(CSV), headers={"X-Api-Key": "${env:WORKBENCH_TEST_KEY}"}),
+                        project.root)
+    finally:
+        del os.environ["WORKBENCH_TEST_KEY"]
+    assert fetched.action == "downloaded"
+    first, second = Files.seen_headers
+    assert first["X-Api-Key"] == SECRET and first["Host"].startswith("127.0.0.1")
+    assert "X-Api-Key" not in second and second["Host"].startswith("localhost")
 
 
 def test_a_download_whose_file_was_edited_is_not_built(project, server):

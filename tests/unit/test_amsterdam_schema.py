@@ -87,3 +87,21 @@ def test_not_a_table_definition_is_refused(tmp_path):
     path.write_text(json.dumps({"type": "dataset", "id": "gebieden"}))
     with pytest.raises(CatalogError, match="not an Amsterdam Schema table definition"):
         read_definition(path)
+
+
+def test_a_required_geometry_gets_a_not_null_check(tmp_path):
+    path = definition(tmp_path, {"code": {"type": "string"}, "geometrie": {"$ref": "https://geojson.org/schema/Polygon.json"}},
+                      required=["code", "geometrie"])
+    fitted = conformance(read_definition(path), ["code"], Entry(path="b.gpkg", amsterdam_schema="d.json"), source="b")
+    assert fitted.checks[0].not_null == ["code", "geometrie"]
+
+
+def test_the_digest_follows_what_the_table_is_made_of_not_its_descriptions(tmp_path):
+    path = definition(tmp_path, {"code": {"type": "string", "description": "de code"},
+                                 "geometrie": {"$ref": "https://geojson.org/schema/Point.json"}})
+    first = read_definition(path).digest
+    path.write_text(path.read_text().replace("de code", "de officiele code"))
+    assert read_definition(path).digest == first
+    dataset = tmp_path / "gebieden" / "dataset.json"
+    dataset.write_text(dataset.read_text().replace("EPSG:28992", "EPSG:7415"))  # the dataset's crs: the geometry's SRID
+    assert read_definition(path).digest != first

@@ -49,6 +49,11 @@ def test_the_projects_own_catalog_is_valid():
         ("datasets:\n  a:\n    url: https://example.org/a\n    sha256: " + "ab" * 32 + "\n    headers: {X-Api-Key: abc123}\n", 5,
          "never its value"),
         ("datasets:\n  a: [\n", 3, "not valid YAML"),
+        ("datasets:\n  a:\n    path: a.csv\n  a:\n    path: b.csv\n", 4, "'a' is given twice (first on line 2)"),
+        ("datasets:\n  a:\n    path: a.csv\n    schema: catalog\n", 4, "the workbench's or PostgreSQL's own"),
+        ("datasets:\n  a:\n    url: https://example.org/export/\n    sha256: " + "ab" * 32 + "\n", 2, "give file:"),
+        ("datasets:\n  a:\n    path: a.csv\n    column_type: {a: text}\n", 4, "did you mean column_types?"),
+        ("datasets:\n  a:\n    path: a.csv\n    checks:\n      - notnull: [a]\n", 5, "datasets.a.checks.0.notnull: unknown field; did you mean not_null?"),
         ("datasets:\n  a:\n    url: https://example.org/a\n    sha256: 1234\n", 4, "put the hash in quotes"),
     ],
 )
