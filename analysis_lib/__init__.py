@@ -8,7 +8,6 @@ the workbench's IPython extension) starts in milliseconds, not in the second geo
 """
 
 from importlib import import_module
-from importlib.metadata import version as _version
 
 from .errors import (
     AnalysisLibError,
@@ -20,7 +19,7 @@ from .errors import (
     QueryError,
 )
 
-__version__ = _version("analysis-lib")
+__version__ = "0.1.0"  # pyproject.toml reads it from here (importlib.metadata would cost a command's start 30 ms)
 
 _LAZY = {
     "catalog": None,  # the subpackage itself

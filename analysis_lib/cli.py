@@ -292,6 +292,8 @@ def fetch_command(args: argparse.Namespace) -> int:
     unknown = [n for n in args.names if n not in downloads]
     if unknown:
         raise CatalogError(f"no url entry {', '.join(unknown)} in datasets.yml (url entries: {', '.join(downloads) or 'none'})")
+    if not downloads:
+        print("datasets.yml has no url entries: nothing to fetch")
     for name in args.names or downloads:
         fetched = fetch(name, downloads[name], root, update=args.update)
         where = fetched.path.relative_to(root)

@@ -162,7 +162,7 @@ def main() -> None:
         print(f"| {case} | {seconds:.2f} | {note} |")
     print("\nper entry, --jobs 1 (s):", ", ".join(f"{o.name} {o.seconds:.1f}" for o in serial_outcomes))
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps({"gigabytes": size / 1e9, "cases": [{"case": c, "seconds": s, "note": n} for c, s, n in rows],
+    RESULTS.write_text(json.dumps({"scale": args.scale, "gigabytes": size / 1e9, "cases": [{"case": c, "seconds": s, "note": n} for c, s, n in rows],
                                    "per_entry_jobs_1": {o.name: o.seconds for o in serial_outcomes}}, indent=2))
 
 

@@ -75,6 +75,8 @@ def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[
             echo(f"{killed} earlier build(s) had been killed; their half-made tables are removed")
         plan = read_plan(root, lock, verify=verify)
         chosen = plan.selected(list(names), list(downstream_of))
+        if not force and not any(plan.steps[name].needs_build for name in chosen):
+            return BuildResult(None, [Outcome(name, CURRENT) for name in chosen])  # nothing to record
         selection = " ".join([*names, *(f"{n}+" for n in downstream_of)]) or "all"
         recipes = sorted({path for step in plan.steps.values() for path in (step.entry.sql, step.entry.amsterdam_schema) if path})
         build_id = provenance.start_build(lock, root, selection, recipes)

@@ -228,7 +228,6 @@ def read_catalog(path: str | Path, *, unpinned: bool = False) -> Catalog:
     except OSError as error:
         raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
     try:
-        root = yaml.compose(text)
         data = yaml.load(text, Loader=_NoRepeatedKeys)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
@@ -239,12 +238,16 @@ def read_catalog(path: str | Path, *, unpinned: bool = False) -> Catalog:
     try:
         return Catalog.model_validate(data, context={"unpinned": unpinned})
     except ValidationError as error:
+        root = yaml.compose(text, Loader=_FAST_LOADER)  # the lines, only to say where the problems are
         lines = [f"{path}:{_line_of(root, problem['loc'])}: {_dotted(problem['loc']) or 'datasets.yml'}: {_message(problem)}"
                  for problem in error.errors()]
         raise CatalogError("\n".join(lines)) from None
 
 
-class _NoRepeatedKeys(yaml.SafeLoader):
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, when PyYAML was built with it
+
+
+class _NoRepeatedKeys(_FAST_LOADER):
     """YAML keeps the last of two equal keys; a copied entry must not silently replace the first."""
 
     def construct_mapping(self, node, deep=False):

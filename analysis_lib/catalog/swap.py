@@ -96,10 +96,11 @@ def drop_views(conn: sa.Connection, views: list[DependentView]) -> None:
 
 def make_views(conn: sa.Connection, views: list[DependentView], recipes: dict[tuple[str, str], str] | None = None) -> None:
     """Make ``views`` again, in order. ``recipes``: the new SQL of views that are entries of this build
-    still to come (their own step makes them once more, with provenance), tried before the old one."""
+    still to come (their own step makes them once more, checked, with provenance), used when the old
+    definition no longer fits the new table."""
     for view in views:
         options = f" WITH ({', '.join(view.options)})" if view.options else ""
-        definitions = [d for d in ((recipes or {}).get((view.schema, view.name)), view.definition) if d]
+        definitions = [d for d in (view.definition, (recipes or {}).get((view.schema, view.name))) if d]
         for number, definition in enumerate(definitions, 1):
             try:
                 with conn.begin_nested():

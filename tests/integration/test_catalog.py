@@ -108,15 +108,12 @@ def test_a_catalog_builds_in_order_and_records_where_every_table_came_from(proje
 def test_the_read_only_role_reads_the_provenance(project):
     small_catalog(project)
     assert project.build().ok
-    analyst = sa.create_engine(os.environ["ANALYST_DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://", 1))
-    try:
-        with analyst.connect() as conn:
-            rows = conn.execute(sa.text("SELECT entry FROM catalog.current WHERE schema_name = :s ORDER BY entry"), {"s": project.schema})
-            assert [r[0] for r in rows] == ["buurten", "containers", "meldingen", "overview", "per_buurt"]
-            with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-                conn.execute(sa.text("DELETE FROM catalog.builds"))
-    finally:
-        analyst.dispose()
+    with al.read_only_engine().connect() as conn:  # the role reports run as
+        assert conn.execute(sa.text("SELECT current_user")).scalar() == "analyst"
+        rows = conn.execute(sa.text("SELECT entry FROM catalog.current WHERE schema_name = :s ORDER BY entry"), {"s": project.schema})
+        assert [r[0] for r in rows] == ["buurten", "containers", "meldingen", "overview", "per_buurt"]
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            conn.execute(sa.text("DELETE FROM catalog.builds"))
 
 
 def test_after_one_file_changes_only_it_and_what_depends_on_it_are_rebuilt(project):
@@ -354,7 +351,7 @@ def _wait_for_staging(process: subprocess.Popen, timeout: float = 120) -> None:
         with al.engine().connect() as conn:
             if conn.execute(sa.text(
                     "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory'"
-                    " AND a.pid <> pg_backend_pid() AND a.query ILIKE 'COPY%'")).scalar():
+                    " AND a.pid <> pg_backend_pid() AND a.query ILIKE 'COPY%catalog_staging%'")).scalar():
                 return
         time.sleep(0.05)
     raise AssertionError("the build never started loading")
@@ -580,3 +577,21 @@ def test_a_changed_check_checks_the_table_again_without_making_it_again(project)
     assert project.query(f"SELECT '{project.schema}.buurten'::regclass::oid")[0][0] == oid
     assert {name: row["state"] for name, row in states(project).items()} == dict.fromkeys(
         ["buurten", "meldingen", "containers", "per_buurt", "overview"], "up to date")
+
+
+def test_orphans_are_looked_for_in_the_schemas_the_catalog_uses(project, tmp_path_factory):
+    other = Project(tmp_path_factory.mktemp("other"), project.schema + "_x")
+    with al.engine().begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{other.schema}"')
+    try:
+        other.raw("a.csv", BUURTEN)
+        other.catalog({"elsewhere": {"path": "a.csv"}})
+        assert other.build().ok
+        (other.root / "datasets.yml").write_text("datasets: {}\n")  # the other project dropped its entry
+        small_catalog(project)
+        assert project.build().ok
+        assert not any(row["state"] == "orphaned" and row["table"].startswith(other.schema + ".")
+                       for row in al.catalog.status(project.root).to_dict("records"))
+    finally:
+        with al.engine().begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{other.schema}" CASCADE')
