@@ -45,6 +45,12 @@ class Project:
         return subprocess.run([sys.executable, "-m", "analysis_lib", *args, "--project", str(self.root)], capture_output=True,
                               text=True, timeout=timeout, env=env or os.environ.copy())
 
+    def execute(self, *statements: str) -> None:
+        """Statements made by hand, as an analyst would in psql, in one transaction."""
+        with al.engine().begin() as conn:
+            for statement in statements:
+                conn.exec_driver_sql(statement)
+
     def query(self, sql: str, params: dict | None = None) -> list:
         with al.engine().connect() as conn:
             return conn.execute(sa.text(sql), params or {}).all()

@@ -196,14 +196,15 @@ def test_views_made_by_hand_survive_a_rebuild_with_their_comments_and_grants(pro
     small_catalog(project)
     assert project.build().ok
     s = project.schema
-    with al.engine().begin() as conn:
-        conn.exec_driver_sql(f"CREATE VIEW {s}.mine AS SELECT code, naam FROM {s}.buurten WHERE inwoners > 150")
-        conn.exec_driver_sql(f"CREATE VIEW {s}.mine_too AS SELECT count(*) AS n FROM {s}.mine")
-        conn.exec_driver_sql(f"CREATE MATERIALIZED VIEW {s}.frozen AS SELECT code, inwoners FROM {s}.buurten")
-        conn.exec_driver_sql(f"CREATE UNIQUE INDEX frozen_code ON {s}.frozen (code)")
-        conn.exec_driver_sql(f"COMMENT ON VIEW {s}.mine IS 'the big ones'")
-        conn.exec_driver_sql(f"COMMENT ON COLUMN {s}.mine.naam IS 'as the city spells it'")
-        conn.exec_driver_sql(f"GRANT SELECT ON {s}.mine TO PUBLIC")
+    project.execute(
+        f"CREATE VIEW {s}.mine AS SELECT code, naam FROM {s}.buurten WHERE inwoners > 150",
+        f"CREATE VIEW {s}.mine_too AS SELECT count(*) AS n FROM {s}.mine",
+        f"CREATE MATERIALIZED VIEW {s}.frozen AS SELECT code, inwoners FROM {s}.buurten",
+        f"CREATE UNIQUE INDEX frozen_code ON {s}.frozen (code)",
+        f"COMMENT ON VIEW {s}.mine IS 'the big ones'",
+        f"COMMENT ON COLUMN {s}.mine.naam IS 'as the city spells it'",
+        f"GRANT SELECT ON {s}.mine TO PUBLIC",
+    )
     project.raw("buurten.csv", BUURTEN + "0366;Oost;400\n")
     result = project.build()
     assert result.ok and "buurten" in result.built
@@ -520,10 +521,11 @@ def test_grants_column_comments_and_indexes_given_by_hand_go_to_the_new_table(pr
     small_catalog(project)
     assert project.build().ok
     s = project.schema
-    with al.engine().begin() as conn:
-        conn.exec_driver_sql(f"GRANT SELECT ON {s}.buurten TO PUBLIC")
-        conn.exec_driver_sql(f"CREATE INDEX buurten_naam_by_hand ON {s}.buurten (naam)")
-        conn.exec_driver_sql(f"COMMENT ON COLUMN {s}.buurten.naam IS 'officieel'")
+    project.execute(
+        f"GRANT SELECT ON {s}.buurten TO PUBLIC",
+        f"CREATE INDEX buurten_naam_by_hand ON {s}.buurten (naam)",
+        f"COMMENT ON COLUMN {s}.buurten.naam IS 'officieel'",
+    )
     project.raw("buurten.csv", BUURTEN + "0366;Oost;400\n")
     result = project.build()
     assert "buurten" in result.built, [o.message for o in result.outcomes]
