@@ -55,7 +55,8 @@ class BuildResult:
 
 def read_plan(root: Path, conn: sa.Connection, *, verify: bool = False) -> Plan:
     catalog = read_catalog(root / CATALOG_FILE)
-    return make_plan(catalog, root, provenance.recorded(conn), provenance.existing_tables(conn), verify=verify)
+    return make_plan(catalog, root, provenance.recorded(conn), provenance.existing_tables(conn), verify=verify,
+                     hashes=provenance.file_hashes(conn))
 
 
 def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[str] = (), dry_run: bool = False, jobs: int = 1,
@@ -74,11 +75,12 @@ def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[
         if killed:
             echo(f"{killed} earlier build(s) had been killed; their half-made tables are removed")
         plan = read_plan(root, lock, verify=verify)
+        provenance.remember_hashes(lock, [f for step in plan.steps.values() for f in (step.file, *step.companions) if f])
         chosen = plan.selected(list(names), list(downstream_of))
         if not force and not any(plan.steps[name].needs_build for name in chosen):
             return BuildResult(None, [Outcome(name, CURRENT) for name in chosen])  # nothing to record
         selection = " ".join([*names, *(f"{n}+" for n in downstream_of)]) or "all"
-        recipes = sorted({path for step in plan.steps.values() for path in (step.entry.sql, step.entry.amsterdam_schema) if path})
+        recipes = sorted({path for step in plan.steps.values() for path in _recipe_files(step) if path})
         build_id = provenance.start_build(lock, root, selection, recipes)
         result = BuildResult(build_id)
         try:
@@ -87,6 +89,13 @@ def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[
             state = "succeeded" if result.ok and len(result.outcomes) == len(chosen) else "failed"
             provenance.finish_build(lock, build_id, state, {o.name: o.result for o in result.outcomes})
     return result
+
+
+def _recipe_files(step: Step) -> list[str]:
+    """What a commit must hold to make the entry again besides datasets.yml (and its data)."""
+    definition = step.entry.amsterdam_schema
+    dataset = str(Path(definition).parent.parent / "dataset.json") if definition else None
+    return [step.entry.sql, definition, dataset]
 
 
 class _build_lock:
@@ -149,7 +158,8 @@ class _Builder:
         self.force, self.keep_going, self.echo = force, keep_going, echo
         # what each input is in the database as this build goes: built now, or as recorded
         self.as_built: dict[str, str] = {
-            name: step.recorded.fingerprint.data for name, step in plan.steps.items() if step.recorded and step.state != MISSING
+            name: step.recorded.fingerprint.data for name, step in plan.steps.items()
+            if step.recorded and step.state != MISSING and not step.changed_outside
         }
         self.recipes_to_come: dict[tuple[str, str], str] = {}  # views of this build not made yet (see swap.make_views)
         self.lock = threading.Lock()
@@ -158,7 +168,7 @@ class _Builder:
         todo = [n for n in self.chosen if self.plan.steps[n].needs_build or self.force]
         for name in todo:
             step = self.plan.steps[name]
-            if step.entry.materialized != "table" and step.query is not None:
+            if step.entry.materialized != "table" and step.query is not None and step.state in (STALE, MISSING):
                 self.recipes_to_come[(step.schema, step.table)] = step.query.text.strip().rstrip(";")
         for name in self.chosen:
             if name not in todo:
@@ -210,7 +220,8 @@ class _Builder:
                 raise CatalogError(step.reasons[0])
             missing = [i for i in step.inputs if i not in self.as_built]
             if missing:
-                raise CatalogError(f"input {', '.join(missing)} is missing: build it first, or build {name} with --select {missing[0]}+")
+                why = "changed outside the catalog" if self.plan.steps[missing[0]].changed_outside else "missing"
+                raise CatalogError(f"input {', '.join(missing)} is {why}: build it first, or build {name} with --select {missing[0]}+")
             facts = self._make(step)
         except (CatalogError, sa.exc.DBAPIError, OSError, swap.DependentBroken) as error:
             return Outcome(name, FAILED, time.perf_counter() - started, message=_reason(error))
@@ -231,10 +242,10 @@ class _Builder:
         built = self._fingerprint_as_built(step)
         recorded = step.recorded
         only_checks = step.state == STALE and step.reasons == ["checks changed"]
-        if not self.force and only_checks and recorded and recorded.fingerprint.components == built.components:
-            facts = recheck(_with_fingerprint(step, built), self.build_id)  # only the checks changed
-        else:
-            staging = f"{step.table[:40]}_{uuid.uuid4().hex[:12]}"
+        checks_only = not self.force and only_checks and recorded and recorded.fingerprint.components == built.components
+        facts = recheck(_with_fingerprint(step, built), self.build_id) if checks_only else None
+        if facts is None:  # made again (also when a re-check found the table changed by hand)
+            staging = f"{step.table[:30]}_{uuid.uuid4().hex[:12]}"  # short enough for its indexes' names
             with self.lock:
                 recipes = {k: v for k, v in self.recipes_to_come.items() if k != (step.schema, step.table)}
             maker = make_derived if step.entry.sql else functools.partial(make_from_file, root=self.root)

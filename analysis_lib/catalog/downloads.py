@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -73,8 +74,8 @@ def _umask() -> int:
 def _download(name: str, entry: Entry, target: Path, *, known: str | None, timeout: float) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned(target.parent)
-    # beside the target, so the move is atomic; named after this process, so a killed fetch's is known
-    folder = Path(tempfile.mkdtemp(prefix=f".fetch-{os.getpid()}-", dir=target.parent))
+    # beside the target, so the move is atomic
+    folder = Path(tempfile.mkdtemp(prefix=".fetch-", dir=target.parent))
     headers = {key: with_environment(value, os.environ) for key, value in entry.headers.items()}
     downloader = _HeadersForTheirHostOnly(headers, timeout)
     try:
@@ -88,7 +89,8 @@ def _download(name: str, entry: Entry, target: Path, *, known: str | None, timeo
         raise FetchError(f"{name}: {entry.url}: HTTP {status} {reason}; nothing was written") from None
     except requests.RequestException as error:
         shutil.rmtree(folder, ignore_errors=True)
-        raise FetchError(f"{name}: {entry.url}: the download failed ({type(error).__name__}: {_short(error)}); nothing was written") from None
+        reason = _short(error, secrets=headers.values())
+        raise FetchError(f"{name}: {entry.url}: the download failed ({type(error).__name__}: {reason}); nothing was written") from None
     except ValueError as error:
         shutil.rmtree(folder, ignore_errors=True)
         found = re.search(r"but got ([0-9a-f]{64})", str(error))
@@ -129,16 +131,27 @@ class _HeadersForTheirHostOnly:
                     sink.write(chunk)
 
 
+_ABANDONED_AFTER = 24 * 3600  # seconds: no download takes that long; a fetch elsewhere (host, container) may be running
+
+
 def _remove_abandoned(folder: Path) -> None:
-    """Temporary folders of fetches whose process is gone (killed mid-download)."""
-    for leftover in folder.glob(".fetch-*-*"):
-        pid = leftover.name.split("-")[1]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
-            shutil.rmtree(leftover, ignore_errors=True)
+    """Temporary folders of fetches killed mid-download (a process id says nothing across containers)."""
+    for leftover in folder.glob(".fetch-*"):
+        try:
+            if time.time() - leftover.stat().st_mtime > _ABANDONED_AFTER:
+                shutil.rmtree(leftover, ignore_errors=True)
+        except FileNotFoundError:
+            pass
 
 
-def _short(error: Exception) -> str:
-    return str(error).splitlines()[0][:200]
+def _short(error: Exception, secrets=()) -> str:
+    """The first line of an error, with any header value it quotes (requests quotes a bad one) hidden."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    for secret in secrets:
+        for form in {secret, repr(secret)[1:-1], secret.strip()}:
+            if form:
+                text = text.replace(form, "<header value>")
+    return text[:200]
 
 
 @contextlib.contextmanager
@@ -163,11 +176,17 @@ def repin(catalog_file: Path, name: str, sha256: str) -> None:
     if pinned is not None:
         value = pinned[1]
         text = text[: value.start_mark.index] + f'"{sha256}"' + text[value.end_mark.index :]
+    elif entry.flow_style:  # {url: …, file: …}: the pin goes inside the braces
+        closing = text.rindex("}", 0, entry.end_mark.index)
+        text = text[:closing].rstrip() + f', sha256: "{sha256}"' + text[closing:]
     else:
         url_key = next(key for key, _ in entry.value if key.value == "url")
         line_end = text.index("\n", url_key.start_mark.index) if "\n" in text[url_key.start_mark.index :] else len(text)
         indent = " " * url_key.start_mark.column
         text = text[:line_end] + f'\n{indent}sha256: "{sha256}"' + text[line_end:]
+    written = _child(_child(yaml.compose(text), "datasets"), name)
+    if written is None or next((v.value for k, v in written.value if k.value == "sha256"), None) != sha256:
+        raise CatalogError(f"{catalog_file}: cannot write the pin of {name}; add sha256: \"{sha256}\" to it by hand")
     target = catalog_file.resolve()  # a symlinked datasets.yml stays a symlink
     temporary = target.with_name(f".{target.name}.new")
     temporary.write_text(text, encoding="utf-8")

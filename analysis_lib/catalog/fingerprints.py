@@ -27,6 +27,14 @@ class FileState:
     size: int
     mtime_ns: int
     sha256: str
+    inode: int | None = None  # with ctime_ns: which file it was (a copy made with cp -p has the same size and time)
+    ctime_ns: int | None = None
+
+    def describes(self, status) -> bool:
+        same = (self.size, self.mtime_ns) == (status.st_size, status.st_mtime_ns)
+        if self.inode is not None:
+            same = same and (self.inode, self.ctime_ns) == (status.st_ino, status.st_ctime_ns)
+        return same
 
 
 @dataclass(frozen=True)
@@ -51,13 +59,13 @@ def sha256_of(path: Path) -> str:
 
 def file_state(path: Path, relative: str, recorded: FileState | None, *, verify: bool = False) -> FileState:
     status = path.stat()
-    if not verify and recorded is not None and (recorded.size, recorded.mtime_ns) == (status.st_size, status.st_mtime_ns):
-        return FileState(relative, status.st_size, status.st_mtime_ns, recorded.sha256)
+    if not verify and recorded is not None and recorded.describes(status):
+        return FileState(relative, status.st_size, status.st_mtime_ns, recorded.sha256, status.st_ino, status.st_ctime_ns)
     sha = sha256_of(path)
     after = path.stat()
     if (after.st_size, after.st_mtime_ns) != (status.st_size, status.st_mtime_ns):
         raise OSError(f"{relative} changed while it was read")
-    return FileState(relative, status.st_size, status.st_mtime_ns, sha)
+    return FileState(relative, status.st_size, status.st_mtime_ns, sha, status.st_ino, status.st_ctime_ns)
 
 
 def options_of(entry: Entry) -> dict:

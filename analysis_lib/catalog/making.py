@@ -48,6 +48,7 @@ def make_from_file(step: Step, root: Path, staging: str, build_id: int, started:
             _unchanged_since_hashed(step, root)
             with engine().begin() as conn:
                 _lock_timeout(conn, entry.lock_timeout)
+                _recipes_search_path(conn, step)  # for its sql: checks, as a re-check runs them
                 relation = swap.quoted(STAGING, staging)
                 if conformance is not None:
                     conformance.apply(conn, relation)
@@ -66,16 +67,18 @@ def _report_notes(report) -> list[str]:
 
 
 @contextlib.contextmanager
-def _said_of_the_entry(step: Step, staging: str):
-    """Errors that name the staging table are about the entry's table: say so, in datasets.yml's
-    words, and that nothing was changed."""
+def _said_of_the_entry(step: Step, staging: str | None):
+    """Errors that name the staging table are about the entry's table: say so, the loader's hints in
+    datasets.yml's words, and that nothing was changed."""
     try:
         yield
     except (AnalysisLibError, sa.exc.DBAPIError) as error:
         text = str(error.orig).strip().splitlines()[0] if isinstance(error, sa.exc.DBAPIError) else str(error)
-        text = _in_catalog_words(text.replace(f"{STAGING}.{staging}", step.qualified).replace(staging, step.table))
-        if isinstance(error, CheckFailed):
+        if staging:
+            text = text.replace(f"{STAGING}.{staging}", step.qualified).replace(staging, step.table)
+        if isinstance(error, CheckFailed):  # failing rows are data, not hints
             raise CheckFailed(text) from None
+        text = _in_catalog_words(text)
         unchanged = "was not made" if step.state == MISSING else "was left as it was"
         raise CatalogError(f"{text}; {step.qualified} {unchanged}") from None
 
@@ -102,18 +105,21 @@ def make_derived(step: Step, staging: str, build_id: int, started: float, recipe
     entry = step.entry
     with _said_of_the_entry(step, staging), engine().begin() as conn:
         _lock_timeout(conn, entry.lock_timeout)
-        # names without a schema: the entry's own schema's tables, then public's (as plan._inputs reads them)
-        run(conn, f"SET LOCAL search_path TO {ident(step.schema)}, public")
+        _recipes_search_path(conn, step)
         if entry.materialized == "view":
             return _replace_view(conn, step, build_id, started, recipes)
         kind = "TABLE" if entry.materialized == "table" else "MATERIALIZED VIEW"
         relation = swap.quoted(STAGING, staging)
         run(conn, f"CREATE {kind} {relation} AS {_recipe(step)}")
         for column in _geometry_columns(conn, relation):
-            index = f"{staging}_{column}"[:58] + "_gist"
-            run(conn, f"CREATE INDEX {ident(index)} ON {relation} USING gist ({ident(column)})")
+            run(conn, f"CREATE INDEX {ident(swap.gist_index_name(staging, column))} ON {relation} USING gist ({ident(column)})")
         run(conn, f"ANALYZE {relation}")
         return _check_and_swap(conn, step, staging, kind, entry.checks, build_id, started, recipes)
+
+
+def _recipes_search_path(conn, step: Step) -> None:
+    """Names without a schema: the entry's own schema's tables, then public's (as plan._inputs reads them)."""
+    run(conn, f"SET LOCAL search_path TO {ident(step.schema)}, public")
 
 
 def _recipe(step: Step) -> str:
@@ -125,28 +131,33 @@ def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id:
     relation = swap.quoted(STAGING, staging)
     facts = provenance.facts_of(conn, STAGING, staging, count_rows=True)
     facts["notes"] = list(notes)
+    reads_other_tables = any(check.sql for check in checks)
+    if reads_other_tables:  # a check that reads a table another worker swaps must not hold it while waiting
+        swap.one_swap_at_a_time(conn, _ms(step))
     _checked(conn, step, checks, relation, facts["columns"])
     if after_checks is not None:
         after_checks()
-    swap.one_swap_at_a_time(conn)
+    if not reads_other_tables:
+        swap.one_swap_at_a_time(conn, _ms(step))
     old = swap.kind_of(conn, step.schema, step.table)
     dependents = swap.dependent_views(conn, step.schema, step.table) if old else []
-    extras = swap.table_extras(conn, step.schema, step.table) if old in ("TABLE", "MATERIALIZED VIEW") else None
+    extras = swap.table_extras(conn, step.schema, step.table) if old else None
     swap.drop_views(conn, dependents)
     run(conn, f"CREATE SCHEMA IF NOT EXISTS {ident(step.schema)}")
     swap.put_in_place(conn, STAGING, staging, kind, step.schema, step.table)
     if extras is not None:
         swap.restore_extras(conn, step.schema, step.table, extras)
-    swap.make_views(conn, dependents, recipes)
+    swap.make_views(conn, dependents, recipes, build_id)
     provenance.record_table(conn, step, build_id, facts, time.perf_counter() - started)
     return facts
 
 
 def _replace_view(conn, step: Step, build_id: int, started: float, recipes: dict) -> dict:
     target = swap.quoted(step.schema, step.table)
-    swap.one_swap_at_a_time(conn)
+    swap.one_swap_at_a_time(conn, _ms(step))
     old = swap.kind_of(conn, step.schema, step.table)
     dependents = swap.dependent_views(conn, step.schema, step.table) if old else []
+    extras = swap.table_extras(conn, step.schema, step.table) if old else None
     swap.drop_views(conn, dependents)
     if old:
         run(conn, f"DROP {old} {target}")
@@ -155,24 +166,36 @@ def _replace_view(conn, step: Step, build_id: int, started: float, recipes: dict
     facts = provenance.facts_of(conn, step.schema, step.table, count_rows=False)
     facts["geometries"] = [dict(g, extent=None) for g in facts["geometries"]]  # a view's extent would read all it reads
     _checked(conn, step, step.entry.checks, target, facts["columns"])
-    swap.make_views(conn, dependents, recipes)
+    if extras is not None:
+        swap.restore_extras(conn, step.schema, step.table, extras)
+    swap.make_views(conn, dependents, recipes, build_id)
     provenance.record_table(conn, step, build_id, facts, time.perf_counter() - started)
     return facts
 
 
-def recheck(step: Step, build_id: int) -> dict:
+def recheck(step: Step, build_id: int) -> dict | None:
     """Only the checks changed: run them on the table as it is and record that they now pass, without
-    making it again (what depends on it is untouched)."""
+    making it again (what depends on it is untouched). None when the table's rows or columns are not
+    what the build recorded (changed by hand): then it is made again."""
     started = time.perf_counter()
-    with _said_of_the_entry(step, "-"), engine().begin() as conn:
+    with _said_of_the_entry(step, None), engine().begin() as conn:
         _lock_timeout(conn, step.entry.lock_timeout)
-        run(conn, f"SET LOCAL search_path TO {ident(step.schema)}, public")
+        _recipes_search_path(conn, step)
         target = swap.quoted(step.schema, step.table)
-        swap.one_swap_at_a_time(conn)
+        swap.one_swap_at_a_time(conn, _ms(step))
         facts = provenance.facts_of(conn, step.schema, step.table, count_rows=step.entry.materialized != "view")
+        recorded = provenance.recorded_facts(conn, step.schema, step.table)
+        if (facts["rows"], facts["columns"]) != (recorded["rows"], recorded["columns"]):
+            return None
         _checked(conn, step, step.entry.checks, target, facts["columns"])
         provenance.record_recheck(conn, step, build_id, time.perf_counter() - started)
+        facts["notes"] = ["checked again (the checks changed); the data is that of build "
+                          f"{step.recorded.build_id if step.recorded else '?'}"]
         return facts
+
+
+def _ms(step: Step) -> int:
+    return int(step.entry.lock_timeout * 1000)
 
 
 def _checked(conn, step: Step, checks, relation: str, columns: dict) -> None:
@@ -228,16 +251,14 @@ def _extracted(archive: Path, member: str, folder: Path) -> Path:
             except KeyError:
                 names = [n for n in opened.namelist() if not n.endswith("/")]
                 raise CatalogError(f"{archive}: no member {member!r} (members: {', '.join(names[:20])})") from None
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / Path(info.filename).name
-            partial = folder / f".{target.name}.partial"
-            with opened.open(info) as source, partial.open("wb") as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
-            os.replace(partial, target)
-            for sidecar in _sidecars(opened, info.filename):
-                with opened.open(sidecar) as source, (folder / Path(sidecar).name).open("wb") as sink:
+            shutil.rmtree(folder, ignore_errors=True)  # parts of an earlier version (an old .prj, .cpg) must not be read
+            folder.mkdir(parents=True)
+            for name in [info.filename, *_sidecars(opened, info.filename)]:
+                partial = folder / f".{Path(name).name}.partial"
+                with opened.open(name) as source, partial.open("wb") as sink:
                     shutil.copyfileobj(source, sink, 1 << 20)
-            return target
+                os.replace(partial, folder / Path(name).name)
+            return folder / Path(info.filename).name
     except zipfile.BadZipFile:
         raise CatalogError(f"{archive}: not a zip file (member {member!r} was asked for)") from None
 
@@ -252,9 +273,8 @@ def _sidecars(opened: zipfile.ZipFile, member: str) -> list[str]:
 
 def _unchanged_since_hashed(step: Step, root: Path) -> None:
     """The file read must be the file hashed: one changed during the load would get the wrong provenance."""
-    if step.file is None:
-        return
-    status = (root / step.file.path).stat()
-    if (status.st_size, status.st_mtime_ns) != (step.file.size, step.file.mtime_ns):
-        raise CatalogError(f"{step.file.path} changed while it was loaded; build again")
+    for state in (step.file, *step.companions) if step.file else ():
+        status = (root / state.path).stat()
+        if (status.st_size, status.st_mtime_ns) != (state.size, state.mtime_ns):
+            raise CatalogError(f"{state.path} changed while it was loaded; build again")
 

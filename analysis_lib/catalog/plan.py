@@ -26,6 +26,7 @@ class Recorded:
     file: fp.FileState | None
     build_id: int
     companions: tuple[fp.FileState, ...] = ()  # a shapefile's .dbf, .shx, .prj, .cpg
+    columns: dict | None = None  # name -> type, as built
 
     @property
     def comment_mark(self) -> str:
@@ -48,6 +49,7 @@ class Step:
     companions: tuple[fp.FileState, ...] = ()  # a shapefile's other files, as hashed now
     query: Query | None = None
     recorded: Recorded | None = None
+    changed_outside: bool = False  # the table is not the one the catalog recorded (replaced, altered, another's)
 
     @property
     def qualified(self) -> str:
@@ -87,9 +89,11 @@ class Plan:
         return [n for n in self.steps if n in chosen]
 
 
-def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: dict[tuple[str, str], str | None], *,
-              verify: bool = False) -> Plan:
-    """``existing``: the tables and views in the database, with their COMMENT."""
+def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: dict[tuple[str, str], tuple], *,
+              verify: bool = False, hashes: dict[str, fp.FileState] | None = None) -> Plan:
+    """``existing``: the tables and views in the database, with their COMMENT and columns;
+    ``hashes``: files as last hashed (path -> state), so a file whose time alone changed is hashed once."""
+    hashes = hashes or {}
     by_table = {(r.schema, r.table): r for r in recorded}
     tables = {catalog.table_of(name): name for name in catalog.datasets}
     steps: dict[str, Step] = {}
@@ -98,7 +102,7 @@ def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: 
         schema, table = catalog.table_of(name)
         try:
             query = _query_of(root, name, entry) if entry.sql else None
-            inputs, outside = _inputs(name, entry, query, tables, catalog)
+            inputs, outside = _inputs(name, entry, query, tables, catalog, existing)
         except CatalogError as problem:  # this entry cannot be built; the others can
             query, inputs, outside = None, (), ()
             problems[name] = str(problem)
@@ -113,7 +117,7 @@ def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: 
         if step.name in problems:
             step.state, step.reasons = BROKEN, [problems[step.name]]
         else:
-            _judge(step, root, ordered, existing, verify)
+            _judge(step, root, ordered, existing, verify, hashes)
     declared, schemas = set(tables), {schema for schema, _ in tables}
     orphans = [r for r in recorded if (r.schema, r.table) not in declared and (r.schema, r.table) in existing and r.schema in schemas]
     return Plan(ordered, dependents, orphans)
@@ -131,9 +135,11 @@ def _query_of(root: Path, name: str, entry: Entry) -> Query:
         raise CatalogError(f"{entry.sql}: {problem} (entry {name})") from None
 
 
-def _inputs(name: str, entry: Entry, query: Query | None, tables: dict, catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The entries a recipe reads. A name without a schema is the entry's own schema's table, else
-    public's, as the recipe runs with search_path = <its schema>, public (see making)."""
+def _inputs(name: str, entry: Entry, query: Query | None, tables: dict, catalog: Catalog,
+            existing: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The entries a recipe reads. A name without a schema is what PostgreSQL finds first on the
+    recipe's search_path (<its schema>, public; see making): a table there that an entry makes (or
+    will make, being built first) or that exists already, which then is not the catalog's."""
     unknown = [n for n in entry.depends_on if n not in catalog.datasets]
     if unknown:
         raise CatalogError(f"depends_on names {', '.join(unknown)}, which no entry is (entry {name})")
@@ -141,9 +147,10 @@ def _inputs(name: str, entry: Entry, query: Query | None, tables: dict, catalog:
     inputs, outside = set(entry.depends_on), set()
     for schema, table in sorted(query.reads, key=str) if query else ():
         candidates = [(schema, table)] if schema else [(own_schema, table), ("public", table)]
-        made_by = next((tables[c] for c in candidates if c in tables), None)
+        found = next((c for c in candidates if c in tables or c in existing), candidates[0])
+        made_by = tables.get(found)
         if made_by is None:
-            outside.add(f"{schema}.{table}" if schema else table)
+            outside.add(f"{found[0]}.{found[1]}")
         elif made_by == name:
             raise CatalogError(f"{entry.sql}: entry {name} reads its own table {table}")
         else:
@@ -160,9 +167,9 @@ def _order(steps: dict[str, Step]) -> list[str]:
         raise CatalogError(f"datasets.yml: entries read each other in a circle: {' -> '.join(cycle)}") from None
 
 
-def _judge(step: Step, root: Path, steps: dict[str, Step], existing: dict, verify: bool) -> None:
+def _judge(step: Step, root: Path, steps: dict[str, Step], existing: dict, verify: bool, hashes: dict) -> None:
     try:
-        step.fingerprint = _fingerprint(step, root, steps, verify)
+        step.fingerprint = _fingerprint(step, root, steps, verify, hashes)
     except (OSError, CatalogError) as problem:
         step.state, step.reasons = BROKEN, [str(problem) if isinstance(problem, CatalogError) else _file_problem(problem)]
         return
@@ -171,26 +178,37 @@ def _judge(step: Step, root: Path, steps: dict[str, Step], existing: dict, verif
         step.state = MISSING
         step.reasons = [f"dropped since build {recorded.build_id}" if recorded else "never built"]
     elif recorded is None:
-        step.state = UNMANAGED
+        step.state, step.changed_outside = UNMANAGED, True
         step.reasons = [f"a table {step.qualified} exists that the catalog did not make (build --force replaces it)"]
     elif recorded.entry != step.name:
-        step.state = UNMANAGED
+        step.state, step.changed_outside = UNMANAGED, True
         step.reasons = [f"{step.qualified} was made by entry {recorded.entry} (of this or another project's catalog;"
                         " build --force replaces it)"]
-    elif recorded.comment_mark not in (existing[(step.schema, step.table)] or ""):
-        step.state = STALE
-        step.reasons = [f"replaced or changed outside the catalog since build {recorded.build_id} (its comment no longer says so)"]
+    elif (why := _changed_outside(recorded, existing[(step.schema, step.table)])) is not None:
+        step.state, step.changed_outside = STALE, True
+        step.reasons = [why]
     elif recorded.fingerprint != step.fingerprint:
         step.state, step.reasons = STALE, fp.reasons(recorded.fingerprint, step.fingerprint)
     if step.state == UP_TO_DATE and step.outside:
         step.reasons = [f"reads {', '.join(step.outside)}, which the catalog does not make: changes there go unseen"]
 
 
+def _changed_outside(recorded: Recorded, found: tuple[str | None, dict]) -> str | None:
+    """What says the table is no longer the one the build made: its COMMENT (a replace, a DROP and
+    CREATE) or its columns (an ALTER). Rows appended or updated by hand leave both: see the README."""
+    comment, columns = found
+    if recorded.comment_mark not in (comment or ""):
+        return f"replaced or changed outside the catalog since build {recorded.build_id} (its comment no longer names that build)"
+    if recorded.columns is not None and columns != recorded.columns:
+        return f"columns changed outside the catalog since build {recorded.build_id}"
+    return None
+
+
 def _file_problem(error: OSError) -> str:
     return f"{error.filename}: {error.strerror}" if error.filename else str(error)
 
 
-def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool) -> fp.Fingerprint:
+def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool, hashes: dict) -> fp.Fingerprint:
     entry = step.entry
     components: dict = {"kind": entry.materialized if entry.sql else "table", "options": fp.options_of(entry)}
     if entry.sql:
@@ -200,32 +218,37 @@ def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool) -
             parent = steps[name]
             if parent.fingerprint is None:
                 raise CatalogError(f"input {name} cannot be built")
-            inputs[name] = parent.fingerprint.data
+            # a recipe over a table changed by hand was made from that table, not from the entry's data
+            inputs[name] = f"changed outside: {parent.fingerprint.data}" if parent.changed_outside else parent.fingerprint.data
         components["inputs"] = inputs
     else:
         components["loader"] = fp.LOADER_VERSION
-        components["file"] = _source_digest(step, root, verify)
+        components["file"] = _source_digest(step, root, verify, hashes)
         if entry.amsterdam_schema:
             components["schema_definition"] = read_definition(root / entry.amsterdam_schema, entry.amsterdam_schema).digest
     return fp.Fingerprint(components, fp.checks_digest(entry))
 
 
-def _source_digest(step: Step, root: Path, verify: bool) -> str:
+def _source_digest(step: Step, root: Path, verify: bool, hashes: dict) -> str:
     entry = step.entry
     if entry.url is not None:
         return entry.sha256  # the pin: a download is checked against it before it is loaded
     relative = str(RAW_DATA / entry.path)
     recorded = step.recorded
-    step.file = fp.file_state(root / relative, relative, _same_path(recorded.file if recorded else None, relative), verify=verify)
+    step.file = fp.file_state(root / relative, relative, _last_known(relative, recorded.file if recorded else None, hashes),
+                              verify=verify)
     before = {c.path: c for c in recorded.companions} if recorded else {}
-    step.companions = tuple(fp.file_state(root / path, path, before.get(path), verify=verify) for path in companions(root, relative))
+    step.companions = tuple(fp.file_state(root / path, path, _last_known(path, before.get(path), hashes), verify=verify)
+                            for path in companions(root, relative))
     if not step.companions:
         return step.file.sha256
     return fp.digest([step.file.sha256, *[(c.path, c.sha256) for c in step.companions]])
 
 
-def _same_path(recorded: fp.FileState | None, relative: str) -> fp.FileState | None:
-    """The recorded state of the file at ``relative`` (one of another path says nothing about it)."""
+def _last_known(relative: str, recorded: fp.FileState | None, hashes: dict) -> fp.FileState | None:
+    """The file at ``relative`` as last hashed (one of another path says nothing about it)."""
+    if relative in hashes:
+        return hashes[relative]
     return recorded if recorded is not None and recorded.path == relative else None
 
 
@@ -233,13 +256,17 @@ _SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg")
 
 
 def companions(root: Path, relative: str) -> list[str]:
-    """The files a shapefile is read with besides its .shp (the values are in the .dbf)."""
+    """The files GDAL reads with this one: a shapefile's .dbf (its values), .shx, .prj and .cpg; a
+    GeoPackage's -wal (edits QGIS has not yet written into it)."""
     path = Path(relative)
-    if path.suffix.lower() != ".shp":
-        return []
     folder = root / path.parent
-    return sorted(str(path.parent / other.name) for other in folder.iterdir()
-                  if other.stem == path.stem and other.suffix.lower() in _SHAPEFILE_PARTS)
+    if path.suffix.lower() == ".shp":
+        found = [other for other in folder.iterdir() if other.stem == path.stem and other.suffix.lower() in _SHAPEFILE_PARTS]
+    elif path.suffix.lower() == ".gpkg":
+        found = [other for other in folder.iterdir() if other.name == f"{path.name}-wal"]
+    else:
+        return []
+    return sorted(str(path.parent / other.name) for other in found)
 
 
 def source_path(root: Path, entry: Entry) -> Path:

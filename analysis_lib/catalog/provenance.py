@@ -64,10 +64,21 @@ CREATE TABLE IF NOT EXISTS catalog.tables (
     extent double precision[],
     geometries jsonb NOT NULL,
     notes jsonb NOT NULL DEFAULT '[]',
+    rechecked boolean NOT NULL DEFAULT false,  -- only checked again by this build (built_at: when it was made)
     built_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     seconds double precision NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tables_by_table ON catalog.tables (schema_name, table_name, id DESC);
+CREATE TABLE IF NOT EXISTS catalog.file_hashes (
+    path text PRIMARY KEY,
+    size bigint NOT NULL,
+    mtime_ns bigint NOT NULL,
+    inode bigint NOT NULL,
+    ctime_ns bigint NOT NULL,
+    sha256 text NOT NULL,
+    hashed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE catalog.file_hashes IS 'Each source file as last hashed: a file whose time alone changed is hashed once';
 CREATE OR REPLACE VIEW catalog.current AS
     SELECT DISTINCT ON (schema_name, table_name) * FROM catalog.tables ORDER BY schema_name, table_name, id DESC;
 COMMENT ON VIEW catalog.current IS 'The last build of every table the catalog made';
@@ -93,24 +104,45 @@ def recorded(conn: sa.Connection) -> list[Recorded]:
     rows = run(
         conn,
         "SELECT entry, schema_name, table_name, components, checks_digest, source_path, size, mtime_ns, sha256, build_id,"
-        " companions FROM catalog.current"
+        " companions, columns FROM catalog.current"
     ).all()
     return [
         Recorded(entry, schema, table, Fingerprint(components, checks),
                  FileState(path, size, mtime, sha) if path and size is not None else None, build_id,
-                 tuple(FileState(**c) for c in companions))
-        for entry, schema, table, components, checks, path, size, mtime, sha, build_id, companions in rows
+                 tuple(FileState(**c) for c in companions), columns)
+        for entry, schema, table, components, checks, path, size, mtime, sha, build_id, companions, columns in rows
     ]
 
 
-def existing_tables(conn: sa.Connection) -> dict[tuple[str, str], str | None]:
-    """Every table and view (schema, name) with its COMMENT."""
+def file_hashes(conn: sa.Connection) -> dict[str, FileState]:
+    if run(conn, "SELECT to_regclass('catalog.file_hashes')").scalar() is None:
+        return {}
+    rows = run(conn, "SELECT path, size, mtime_ns, sha256, inode, ctime_ns FROM catalog.file_hashes").all()
+    return {row[0]: FileState(*row) for row in rows}
+
+
+def remember_hashes(conn: sa.Connection, states: list[FileState]) -> None:
+    """The files this build hashed (or found unchanged), so the next status need not hash them."""
+    for state in states:
+        run(conn, "INSERT INTO catalog.file_hashes AS known (path, size, mtime_ns, sha256, inode, ctime_ns) VALUES (%s, %s, %s, %s, %s, %s)"
+                  " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,"
+                  " inode = excluded.inode, ctime_ns = excluded.ctime_ns, hashed_at = clock_timestamp()"
+                  " WHERE (known.size, known.mtime_ns, known.sha256, known.inode, known.ctime_ns)"
+                  " IS DISTINCT FROM (excluded.size, excluded.mtime_ns, excluded.sha256, excluded.inode, excluded.ctime_ns)",
+            (state.path, state.size, state.mtime_ns, state.sha256, state.inode, state.ctime_ns))
+
+
+def existing_tables(conn: sa.Connection) -> dict[tuple[str, str], tuple[str | None, dict]]:
+    """Every table and view (schema, name) with its COMMENT and its columns (name -> type)."""
     rows = run(
         conn,
-        "SELECT n.nspname, c.relname, obj_description(c.oid, 'pg_class') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        "SELECT n.nspname, c.relname, obj_description(c.oid, 'pg_class'),"
+        " coalesce((SELECT jsonb_object_agg(a.attname, format_type(a.atttypid, a.atttypmod)) FROM pg_attribute a"
+        "           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped), '{}')"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
         " WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'catalog_staging')"
     ).all()
-    return {(schema, name): comment for schema, name, comment in rows}
+    return {(schema, name): (comment, columns) for schema, name, comment, columns in rows}
 
 
 def start_build(conn: sa.Connection, root: Path, selection: str, recipes: list[str]) -> int:
@@ -166,15 +198,21 @@ def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, se
     run(conn, f"COMMENT ON {kind} {swap.quoted(step.schema, step.table)} IS {swap.literal(comment(step, build_id, facts))}")
 
 
+def recorded_facts(conn: sa.Connection, schema: str, table: str) -> dict:
+    row = run(conn, "SELECT rows, columns FROM catalog.current WHERE schema_name = %s AND table_name = %s", (schema, table)).one()
+    return {"rows": row[0], "columns": row[1]}
+
+
 def record_recheck(conn: sa.Connection, step: Step, build_id: int, seconds: float) -> None:
-    """The table as it was, now checked by this build's checks: a copy of its last row with the new
-    build and checks digest, and the COMMENT naming this build."""
+    """The table as it was, now checked by this build's checks: a copy of its last row (when it was
+    made, from what) with this build, the new checks digest and ``rechecked``, and the COMMENT naming
+    this build."""
     copied = ("entry, schema_name, table_name, kind, source_path, source_url, sha256, size, mtime_ns, companions, sql, inputs,"
-              " fingerprint, components, rows, columns, srid, geometry_type, extent, geometries, notes")
+              " fingerprint, components, rows, columns, srid, geometry_type, extent, geometries, notes, built_at")
     options = json.dumps(step.entry.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"headers"}))
     old = conn.execute(
-        sa.text(f"INSERT INTO catalog.tables (build_id, options, checks_digest, seconds, {copied})"
-                f" SELECT :build, CAST(:options AS jsonb), :checks, :seconds, {copied} FROM catalog.current"
+        sa.text(f"INSERT INTO catalog.tables (build_id, options, checks_digest, seconds, rechecked, {copied})"
+                f" SELECT :build, CAST(:options AS jsonb), :checks, :seconds, true, {copied} FROM catalog.current"
                 " WHERE schema_name = :schema AND table_name = :table RETURNING rows"),
         {"build": build_id, "options": options, "checks": step.fingerprint.checks, "seconds": seconds,
          "schema": step.schema, "table": step.table},

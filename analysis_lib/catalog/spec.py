@@ -83,7 +83,8 @@ class Entry(_Strict):
     member: str | None = Field(None, description="the file inside a zip to import")
     sql: str | None = Field(None, description="a file holding one SELECT, relative to the project")
     materialized: Literal["table", "view", "materialized view"] = "table"
-    depends_on: list[str] = Field(default_factory=list, description="entries the SQL reads that its parser cannot see")
+    depends_on: list[str] = Field(default_factory=list, description="entries it reads that no parser can see (a function's"
+                                  " body, an sql check of a file entry)")
     amsterdam_schema: str | None = Field(None, description="an Amsterdam Schema table definition (<table>/vN.json)")
     schema_fields_missing: Literal["error", "null"] = Field(
         "error", description="a field of the Amsterdam Schema that the file lacks: an error, or a column of NULLs")
@@ -128,14 +129,16 @@ class Entry(_Strict):
         if self.url is not None and self.sha256 is None and not (info.context or {}).get("unpinned"):
             raise ValueError("a url needs its sha256 (`analysis-lib fetch --update NAME` pins it)")
         if self.sql is None:
-            if self.materialized != "table" or self.depends_on:
-                raise ValueError("materialized and depends_on are for sql entries")
+            if self.materialized != "table":
+                raise ValueError("materialized is for sql entries")
         else:
             loader_options = sorted(name for name in _LOADER_OPTIONS if name in self.model_fields_set)
             if loader_options or self.amsterdam_schema or self.member:
                 raise ValueError(f"an sql entry takes no file options ({', '.join(loader_options or ['amsterdam_schema/member'])})")
         if self.url is None and (self.file or self.headers or self.sha256):
             raise ValueError("file, headers and sha256 are for url entries")
+        if self.url is not None and re.search(r"(?i)[?&][^=&]*(token|key|secret|password|signature)[^=&]*=", self.url):
+            raise ValueError("the url holds a secret: pass it in headers: as ${env:VARIABLE} (a url is written to provenance)")
         if self.url is not None and not self.file and urlparse(self.url).path.rpartition("/")[2] == "":
             raise ValueError("the url ends without a file name: give file: (the name it gets under data/raw)")
         return self
@@ -253,6 +256,8 @@ class _NoRepeatedKeys(_FAST_LOADER):
     def construct_mapping(self, node, deep=False):
         seen: dict = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # <<: *defaults
+                continue
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(

@@ -5,6 +5,7 @@ stops the swap, and the transaction leaves everything as it was."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -94,30 +95,53 @@ def drop_views(conn: sa.Connection, views: list[DependentView]) -> None:
         run(conn, f"DROP {view.kind} {view.qualified}")
 
 
-def make_views(conn: sa.Connection, views: list[DependentView], recipes: dict[tuple[str, str], str] | None = None) -> None:
+def make_views(conn: sa.Connection, views: list[DependentView], recipes: dict[tuple[str, str], str] | None = None,
+               build_id: int | None = None) -> None:
     """Make ``views`` again, in order. ``recipes``: the new SQL of views that are entries of this build
     still to come (their own step makes them once more, checked, with provenance), used when the old
-    definition no longer fits the new table."""
+    definition no longer fits the new table; such a view's COMMENT then says it is not yet checked."""
     for view in views:
         options = f" WITH ({', '.join(view.options)})" if view.options else ""
-        definitions = [d for d in (view.definition, (recipes or {}).get((view.schema, view.name))) if d]
-        for number, definition in enumerate(definitions, 1):
+        recipe = (recipes or {}).get((view.schema, view.name))
+        made_from_recipe = False
+        try:
+            with conn.begin_nested():
+                run(conn, f"CREATE {view.kind} {view.qualified}{options} AS {view.definition}\n")
+        except sa.exc.DBAPIError as error:
+            if recipe is None:
+                raise _broken(view, error) from None
             try:
                 with conn.begin_nested():
-                    run(conn, f"CREATE {view.kind} {view.qualified}{options} AS {definition}\n")
-                break
-            except sa.exc.DBAPIError as error:
-                if number == len(definitions):
-                    reason = str(error.orig).strip().splitlines()[0]
-                    raise DependentBroken(f"the {view.kind.lower()} {view.schema}.{view.name} depends on it and cannot be made"
-                                          f" over the new table ({reason}); nothing was changed") from None
+                    path = run(conn, "SHOW search_path").scalar()
+                    run(conn, f"SET LOCAL search_path TO {ident(view.schema)}, public")  # as its own step runs it
+                    run(conn, f"CREATE {view.kind} {view.qualified}{options} AS {recipe}\n")
+                    run(conn, "SELECT set_config('search_path', %s, true)", (path,))
+                made_from_recipe = True
+            except sa.exc.DBAPIError as error_again:
+                raise _broken(view, error_again) from None
         for statement in view.indexes:
-            run(conn, statement)
-        if view.comment is not None:
-            run(conn, f"COMMENT ON {view.kind} {view.qualified} IS {literal(view.comment)}")
+            try:
+                with conn.begin_nested():
+                    run(conn, statement)
+            except sa.exc.DBAPIError as error:
+                reason = str(error.orig).strip().splitlines()[0]
+                raise DependentBroken(f"an index of the {view.kind.lower()} {view.schema}.{view.name} cannot be made again"
+                                      f" ({reason}): {statement}; nothing was changed") from None
+        comment = view.comment
+        if made_from_recipe:
+            comment = (f"made from its new recipe by analysis-lib build {build_id} when a table it reads was rebuilt;"
+                       " not checked yet: its own entry is built next")
+        if comment is not None:
+            run(conn, f"COMMENT ON {view.kind} {view.qualified} IS {literal(comment)}")
         for column, text in view.column_comments:
             run(conn, f"COMMENT ON COLUMN {view.qualified}.{ident(column)} IS {literal(text)}")
         _grant(conn, view.qualified, view.grants)
+
+
+def _broken(view: DependentView, error: sa.exc.DBAPIError) -> DependentBroken:
+    reason = str(error.orig).strip().splitlines()[0]
+    return DependentBroken(f"the {view.kind.lower()} {view.schema}.{view.name} depends on it and cannot be made over the new"
+                           f" table ({reason}); nothing was changed")
 
 
 def _grant(conn: sa.Connection, qualified: str, grants: list[tuple[str, str]]) -> None:
@@ -155,12 +179,24 @@ def table_extras(conn: sa.Connection, schema: str, name: str) -> TableExtras:
         """,
         (quoted(schema, name),),
     ).one()
-    return TableExtras([tuple(g) for g in grants], [tuple(c) for c in comments], [tuple(i) for i in indexes])
+    hand_made = [(index, statement) for index, statement in indexes if not is_own_index(name, index)]
+    return TableExtras([tuple(g) for g in grants], [tuple(c) for c in comments], hand_made)
+
+
+def gist_index_name(table: str, column: str) -> str:
+    """The name of the GiST index the catalog gives a geometry column (unique per column, at most 63 bytes)."""
+    suffix = f"_{column}_gist" if len(column) <= 14 else f"_{hashlib.sha1(column.encode()).hexdigest()[:8]}_gist"
+    return table[: 63 - len(suffix)] + suffix
+
+
+def is_own_index(table: str, index: str) -> bool:
+    """An index the loader or the catalog makes for a table: GiST indexes named after it."""
+    return index.endswith("_gist") and index.startswith(table[:40])
 
 
 def restore_extras(conn: sa.Connection, schema: str, name: str, extras: TableExtras) -> None:
     """Give the new table what the old one was given by hand; an index or comment whose column is gone
-    stops the swap (nothing changes), as a view would."""
+    stops the swap (nothing changes), as a view would; a comment on a column that is gone goes with it."""
     qualified = quoted(schema, name)
     present = set(run(conn, "SELECT relname FROM pg_class WHERE relnamespace = %s::regnamespace", (ident(schema),)).scalars())
     columns = set(run(conn, "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
@@ -183,10 +219,13 @@ def restore_extras(conn: sa.Connection, schema: str, name: str, extras: TableExt
 SWAP_LOCK = "analysis_lib.catalog.swap"
 
 
-def one_swap_at_a_time(conn: sa.Connection) -> None:
+def one_swap_at_a_time(conn: sa.Connection, lock_timeout_ms: int) -> None:
     """Swaps of one build (--jobs N) wait for each other: two of them dropping and making one shared
-    view at once would deadlock. Loads, queries and checks still run side by side."""
+    view at once would deadlock. Loads, queries and checks still run side by side. Only this build's
+    workers take the lock, so it is waited for without the entry's lock_timeout (set again after)."""
+    run(conn, "SET LOCAL lock_timeout = 0")
     run(conn, "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (SWAP_LOCK,))
+    run(conn, f"SET LOCAL lock_timeout = '{lock_timeout_ms}ms'")
 
 
 def put_in_place(conn: sa.Connection, staging_schema: str, staging: str, kind: str, schema: str, name: str) -> None:
@@ -208,7 +247,8 @@ def put_in_place(conn: sa.Connection, staging_schema: str, staging: str, kind: s
                 "SELECT conname FROM pg_constraint WHERE conindid = (SELECT oid FROM pg_class WHERE relname = %s"
                 " AND relnamespace = %s::regnamespace) AND conrelid = %s::regclass",
                 (index, f'"{schema}"', quoted(schema, name))).scalar()
-            new = (name + index[len(staging):])[:_MAX_NAME]
+            suffix = index[len(staging):]
+            new = name[: _MAX_NAME - len(suffix)] + suffix
             if constraint:
                 run(conn, f'ALTER TABLE {quoted(schema, name)} RENAME CONSTRAINT "{constraint}" TO "{new}"')
             else:

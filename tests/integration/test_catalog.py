@@ -325,23 +325,43 @@ def big_csv(rows: int) -> str:
 
 
 def test_two_builds_at_once_run_one_after_the_other(project):
-    project.raw("big.csv", big_csv(200_000))
-    project.catalog({"big": {"path": "big.csv", "crs": "EPSG:28992", "x": "x", "y": "y"}})
-    first = subprocess.Popen([sys.executable, "-m", "analysis_lib", "build", "--project", str(project.root)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        _wait_for_staging(first)
-        second = project.command("build", "--force")
-        out, err = first.communicate(timeout=300)
-    finally:
-        first.kill()  # never outlives the test (its schema is dropped next)
-    assert first.returncode == 0, err
-    assert second.returncode == 0, second.stderr
-    assert "another build is running (pid" in second.stdout and "waiting for it to finish" in second.stdout
-    builds = project.query("SELECT started, finished FROM catalog.builds ORDER BY id DESC LIMIT 2")
-    (second_started, _), (_, first_finished) = builds
+    project.raw("a.csv", BUURTEN)
+    project.catalog({"a": {"path": "a.csv"}})
+    assert project.build().ok
+    build = [sys.executable, "-m", "analysis_lib", "build", "--force", "--project", str(project.root)]
+    with al.engine().connect() as reader:  # a reader keeps the first build waiting in its swap
+        reader.execute(sa.text(f"LOCK TABLE {project.schema}.a IN ACCESS SHARE MODE"))
+        first = subprocess.Popen(build, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        second = None
+        try:
+            _wait_until(lambda: _sessions_waiting("relation") == 1, first)
+            second = subprocess.Popen(build, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            _wait_until(lambda: _sessions_waiting("advisory") == 1, second)  # on the build lock the first holds
+            reader.rollback()
+            first_out, first_err = first.communicate(timeout=120)
+            second_out, second_err = second.communicate(timeout=120)
+        finally:
+            for process in (first, second):
+                if process is not None:
+                    process.kill()  # never outlives the test (its schema is dropped next)
+    assert first.returncode == 0, first_err
+    assert second.returncode == 0, second_err
+    assert "another build is running (pid" in second_out and "waiting for it to finish" in second_out
+    (second_started, _), (_, first_finished) = project.query("SELECT started, finished FROM catalog.builds ORDER BY id DESC LIMIT 2")
     assert second_started >= first_finished
-    assert project.query(f"SELECT count(*) FROM {project.schema}.big") == [(200_000,)]
+
+
+def _sessions_waiting(locktype: str) -> int:
+    with al.engine().connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = :t"), {"t": locktype}).scalar()
+
+
+def _wait_until(condition, process: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "waited in vain"
+        time.sleep(0.05)
 
 
 def _wait_for_staging(process: subprocess.Popen, timeout: float = 120) -> None:
@@ -383,18 +403,26 @@ def test_a_killed_build_leaves_every_table_and_its_provenance_as_before(project)
     assert project.query(f"SELECT count(*), min(code) FROM {project.schema}.big") == [(300_000, "0000")]
 
 
-def test_a_file_is_hashed_again_only_when_its_size_or_time_changed_unless_verify(project):
+def test_a_file_rewritten_with_the_same_size_and_time_is_hashed_again(project):
     small_catalog(project)
     assert project.build().ok
     path = project.root / "data/raw/buurten.csv"
     status = path.stat()
     path.write_text(BUURTEN.replace("Noord", "Zuid!"))  # same size
-    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))  # and the same time: only a hash can tell
-    assert states(project)["buurten"]["state"] == "up to date"
-    verified = states(project, verify=True)["buurten"]
-    assert verified["state"] == "stale" and verified["why"] == "file changed"
-    assert project.build(verify=True).built == ["buurten", "per_buurt", "overview"]
+    os.utime(path, ns=(status.st_atime_ns, status.st_mtime_ns))  # and the same time: its change time tells
+    assert states(project)["buurten"]["why"] == "file changed"
+    assert project.build().built == ["buurten", "per_buurt", "overview"]
     assert project.query(f"SELECT naam FROM {project.schema}.buurten WHERE code = '0364'") == [("Zuid!",)]
+
+
+def test_a_known_file_is_not_hashed_unless_verify(project):
+    small_catalog(project)
+    assert project.build().ok
+    os.utime(project.root / "data/raw/buurten.csv")  # touched: hashed once by the next build, which remembers it
+    assert project.build().built == []
+    project.execute("UPDATE catalog.file_hashes SET sha256 = repeat('0', 64) WHERE path = 'data/raw/buurten.csv'")
+    assert states(project)["buurten"]["why"] == "file changed"  # the remembered hash is trusted: nothing was read
+    assert states(project, verify=True)["buurten"]["state"] == "up to date"  # --verify reads every file
 
 
 def test_a_build_records_the_git_commit_and_whether_the_tree_was_dirty(project):
@@ -451,7 +479,12 @@ def test_a_table_replaced_outside_the_catalog_is_not_up_to_date(project):
     assert project.build().ok
     al.load(pd.DataFrame({"code": ["X"]}), "buurten", schema=project.schema, if_exists="replace")
     assert "replaced or changed outside the catalog" in states(project)["buurten"]["why"]
-    assert project.build().built == ["buurten"]
+    assert states(project)["per_buurt"]["why"] == "input buurten changed"  # it was made of the catalog's buurten, not this one
+    alone = project.build("per_buurt")
+    assert "input buurten is changed outside the catalog: build it first" in alone.outcomes[0].message
+    assert project.build().built == ["buurten", "per_buurt", "overview"]
+    project.execute(f"ALTER TABLE {project.schema}.buurten ADD COLUMN opmerking text")
+    assert states(project)["buurten"]["why"].startswith("columns changed outside the catalog since build")
     assert project.query(f"SELECT count(*) FROM {project.schema}.buurten") == [(3,)]
 
 
