@@ -203,6 +203,14 @@ class Catalog(_Strict):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="datasets.yml of the Amsterdam data-analysis workbench")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _without_extension_fields(cls, data):
+        """Top-level keys starting with x- are the author's (YAML anchors to merge with <<), as in compose files."""
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if not str(key).startswith("x-")}
+        return data
+
     def table_of(self, name: str) -> tuple[str, str]:
         entry = self.datasets[name]
         return entry.schema, entry.table or name

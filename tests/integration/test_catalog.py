@@ -630,3 +630,93 @@ def test_orphans_are_looked_for_in_the_schemas_the_catalog_uses(project, tmp_pat
     finally:
         with al.engine().begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{other.schema}" CASCADE')
+
+
+def test_a_bare_name_that_finds_a_table_no_entry_makes_is_outside(project):
+    project.raw("b.csv", BUURTEN)
+    project.catalog({"buurten": {"path": "b.csv", "schema": "public", "table": f"{project.schema}_b"},
+                     "telling": {"sql": project.sql("t.sql", "SELECT count(*) AS n FROM b")}})
+    project.execute(f"CREATE TABLE {project.schema}.b AS SELECT 1 AS code")  # by hand, in the entry's own schema
+    assert project.build("telling").ok
+    assert project.query(f"SELECT n FROM {project.schema}.telling") == [(1,)]
+    assert project.current("telling")["inputs"] == []
+    row = states(project)["telling"]
+    assert row["state"] == "up to date" and f"reads {project.schema}.b, which the catalog does not make" in row["why"]
+    project.execute(f"DROP TABLE IF EXISTS public.{project.schema}_b")
+
+
+def test_a_view_made_from_its_new_recipe_whose_own_step_fails_is_not_called_up_to_date(project):
+    project.raw("a.csv", "id;n\n1;5\n")
+    project.catalog({"a": {"path": "a.csv"}, "v": {"sql": project.sql("v.sql", f"SELECT id, n FROM {project.schema}.a"),
+                                                   "materialized": "view"}})
+    assert project.build().ok
+    project.raw("a.csv", "id;aantal\n1;6\n")
+    project.sql("v.sql", f"SELECT id, aantal FROM {project.schema}.a")
+    entries = yaml.safe_load((project.root / "datasets.yml").read_text())["datasets"]
+    entries["v"]["checks"] = [{"rows": {"min": 2}}]  # fails: the view's own step stops
+    (project.root / "datasets.yml").write_text(yaml.safe_dump({"datasets": entries}))
+    result = project.build()
+    assert {o.name: o.result for o in result.outcomes} == {"a": "built", "v": "failed"}
+    comment = project.query(f"SELECT obj_description('{project.schema}.v'::regclass)")[0][0]
+    assert "not checked yet" in comment
+    assert states(project)["v"]["state"] == "stale"
+
+
+def test_a_rebuilt_table_gets_its_gist_index_for_its_geometry_as_it_is_now(project):
+    import geopandas as gpd
+    import shapely
+
+    points = gpd.GeoDataFrame({"code": ["A"]}, geometry=shapely.points([121000], [487000]), crs="EPSG:28992")
+    (project.root / "data/raw").mkdir(parents=True)
+    points.to_file(project.root / "data/raw/p.gpkg", layer="p")
+    project.catalog({"p": {"path": "p.gpkg"}, "d": {"sql": project.sql("d.sql", f"SELECT code, geom FROM {project.schema}.p")}})
+    assert project.build().ok
+    project.sql("d.sql", f"SELECT code, geom AS punt FROM {project.schema}.p")  # the geometry column is renamed
+    assert project.build().built == ["d"]
+    assert project.query(f"SELECT indexname FROM pg_indexes WHERE schemaname = '{project.schema}' AND tablename = 'd'") == [
+        ("d_punt_gist",)]
+    project.catalog({"p": {"path": "p.gpkg", "spatial_index": False},
+                     "d": {"sql": "sql/d.sql"}})
+    assert "p" in project.build().built
+    assert project.query(f"SELECT count(*) FROM pg_indexes WHERE schemaname = '{project.schema}' AND tablename = 'p'") == [(0,)]
+
+
+def test_a_new_zip_without_the_old_prj_is_not_read_with_it(project, tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=shapely.points([121000], [487000]), crs="EPSG:28992")
+    frame.to_file(tmp_path / "s.shp")
+    (project.root / "data/raw").mkdir(parents=True)
+    with zipfile.ZipFile(project.root / "data/raw/s.zip", "w") as archive:
+        for part in tmp_path.glob("s.*"):
+            archive.write(part, part.name)
+    project.catalog({"s": {"path": "s.zip", "member": "s.shp"}})
+    assert project.build().ok
+    with zipfile.ZipFile(project.root / "data/raw/s.zip", "w") as archive:  # a new export without its .prj
+        for part in tmp_path.glob("s.*"):
+            if part.suffix != ".prj":
+                archive.write(part, part.name)
+    message = project.build().outcomes[0].message
+    assert "crs: " in message  # it has no CRS now, and says how to give one
+    assert not (project.root / "data/interim/s/s.prj").exists()
+
+
+def test_a_recheck_of_a_table_changed_by_hand_makes_it_again_and_failing_rows_read_as_written(project):
+    project.raw("a.csv", "datum;n\n2031-01-02;-5\n")
+    project.catalog({"a": {"path": "a.csv"}})
+    assert project.build().ok
+    project.execute(f"INSERT INTO {project.schema}.a VALUES ('2031-01-03', 7)")  # appended by hand: the comment stays
+    project.catalog({"a": {"path": "a.csv", "checks": [{"sql": "SELECT * FROM {this} WHERE n < 0"}]}})
+    message = project.build().outcomes[0].message
+    assert "returned failing rows: datum=2031-01-02, n=-5" in message
+    assert project.query(f"SELECT count(*) FROM {project.schema}.a") == [(2,)]  # made again from the file, then refused
+
+
+def test_a_view_entry_keeps_the_grants_given_to_it_by_hand(project):
+    small_catalog(project)
+    assert project.build().ok
+    project.execute(f"GRANT SELECT ON {project.schema}.overview TO PUBLIC")
+    project.sql("overview.sql", (project.root / "sql/overview.sql").read_text() + "\n-- and now:\nWHERE true")
+    assert project.build().built == ["overview"]
+    assert project.query(f"SELECT has_table_privilege('public', '{project.schema}.overview', 'SELECT')") == [(True,)]

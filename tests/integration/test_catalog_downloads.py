@@ -177,3 +177,23 @@ def test_a_download_whose_file_was_edited_is_not_built(project, server):
     project.raw("buurten.csv", "code;naam\n9999;Edited\n")
     result = project.build()
     assert not result.ok and "exists with other content" in result.outcomes[0].message
+
+
+def test_a_header_value_the_request_refuses_is_not_quoted_in_the_error(project, server):
+    Files.served["/b.csv"] = (CSV, "ok")
+    os.environ["WORKBENCH_TEST_KEY"] = SECRET + "\r"  # as a Windows-edited .env leaves it
+    try:
+        with pytest.raises(FetchError) as raised:
+            fetch("buurten", entry(project, f"{server}/b.csv", sha(CSV), headers={"X-Api-Key": "${env:WORKBENCH_TEST_KEY}"}),
+                  project.root)
+    finally:
+        del os.environ["WORKBENCH_TEST_KEY"]
+    assert SECRET not in str(raised.value) and "<header value>" in str(raised.value)
+
+
+def test_update_pins_a_flow_style_entry(project, server):
+    Files.served["/b.csv"] = (CSV, "ok")
+    (project.root / "datasets.yml").write_text(
+        f"x-defaults: &raw {{schema: {project.schema}}}\ndatasets:\n  buurten: {{<<: *raw, url: '{server}/b.csv', file: buurten.csv}}\n")
+    assert project.command("fetch", "--update").returncode == 0
+    assert read_catalog(project.root / "datasets.yml").datasets["buurten"].sha256 == sha(CSV)
