@@ -123,13 +123,14 @@ def file_hashes(conn: sa.Connection) -> dict[str, FileState]:
 
 def remember_hashes(conn: sa.Connection, states: list[FileState]) -> None:
     """The files this build hashed (or found unchanged), so the next status need not hash them."""
-    for state in states:
-        run(conn, "INSERT INTO catalog.file_hashes AS known (path, size, mtime_ns, sha256, inode, ctime_ns) VALUES (%s, %s, %s, %s, %s, %s)"
-                  " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,"
-                  " inode = excluded.inode, ctime_ns = excluded.ctime_ns, hashed_at = clock_timestamp()"
-                  " WHERE (known.size, known.mtime_ns, known.sha256, known.inode, known.ctime_ns)"
-                  " IS DISTINCT FROM (excluded.size, excluded.mtime_ns, excluded.sha256, excluded.inode, excluded.ctime_ns)",
-            (state.path, state.size, state.mtime_ns, state.sha256, state.inode, state.ctime_ns))
+    if not states:
+        return
+    run(conn, "INSERT INTO catalog.file_hashes AS known (path, size, mtime_ns, sha256, inode, ctime_ns) VALUES (%s, %s, %s, %s, %s, %s)"
+              " ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256,"
+              " inode = excluded.inode, ctime_ns = excluded.ctime_ns, hashed_at = clock_timestamp()"
+              " WHERE (known.size, known.mtime_ns, known.sha256, known.inode, known.ctime_ns)"
+              " IS DISTINCT FROM (excluded.size, excluded.mtime_ns, excluded.sha256, excluded.inode, excluded.ctime_ns)",
+        [(s.path, s.size, s.mtime_ns, s.sha256, s.inode, s.ctime_ns) for s in states])
 
 
 def existing_tables(conn: sa.Connection) -> dict[tuple[str, str], tuple[str | None, dict]]:
