@@ -14,14 +14,20 @@ def psql(stack, sql: str, database: str = DATABASE) -> str:
                       f' -U "$POSTGRES_USER" -d {database} -AtX -v ON_ERROR_STOP=1 -c "$0"', sql).stdout.strip()
 
 
+def drop_database(stack) -> None:
+    """As the superuser (by the container's socket): FORCE also ends an autovacuum worker still in it."""
+    stack.exec("db", "psql", "-U", "postgres", "-d", "postgres", "-AtX", "-v", "ON_ERROR_STOP=1",
+               "-c", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
+
+
 @pytest.fixture
 def database(stack):
     """A database of its own (from the stack's PostGIS template), so the sample catalog's tables do
     not meet the ones `analysis-lib sample-data` loads for the notebooks."""
-    psql(stack, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", "postgres")
+    drop_database(stack)
     psql(stack, f"CREATE DATABASE {DATABASE} TEMPLATE template_postgis", "postgres")
     yield DATABASE
-    psql(stack, f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)", "postgres")
+    drop_database(stack)
 
 
 def importer(stack, *command: str):
