@@ -85,6 +85,7 @@ COMMENT ON VIEW catalog.current IS 'The last build of every table the catalog ma
 """
 
 BUILD_LOCK = "analysis_lib.catalog.build"
+_KIND = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW"}  # materialized -> the SQL word (file entries: table)
 
 
 _LAYOUT = "(analysis-lib build; layout 1)"  # bump with the DDL (adding ALTER … IF NOT EXISTS for older layouts)
@@ -195,8 +196,7 @@ def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, se
             "geometries": json.dumps(facts["geometries"]), "notes": json.dumps(facts.get("notes", [])), "seconds": seconds,
         },
     )
-    kind = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW"}[entry.materialized if entry.sql else "table"]
-    run(conn, f"COMMENT ON {kind} {swap.quoted(step.schema, step.table)} IS {swap.literal(comment(step, build_id, facts))}")
+    run(conn, f"COMMENT ON {_KIND[entry.materialized]} {swap.quoted(step.schema, step.table)} IS {swap.literal(comment(step, build_id, facts))}")
 
 
 def recorded_facts(conn: sa.Connection, schema: str, table: str) -> dict:
@@ -218,9 +218,8 @@ def record_recheck(conn: sa.Connection, step: Step, build_id: int, seconds: floa
         {"build": build_id, "options": options, "checks": step.fingerprint.checks, "seconds": seconds,
          "schema": step.schema, "table": step.table},
     ).one()
-    kind = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VIEW"}[step.entry.materialized]
     text = comment(step, build_id, {"rows": old.rows})
-    run(conn, f"COMMENT ON {kind} {swap.quoted(step.schema, step.table)} IS {swap.literal(text)}")
+    run(conn, f"COMMENT ON {_KIND[step.entry.materialized]} {swap.quoted(step.schema, step.table)} IS {swap.literal(text)}")
 
 
 def comment(step: Step, build_id: int, facts: dict) -> str:

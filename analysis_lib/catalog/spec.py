@@ -314,10 +314,6 @@ def published_schema_text() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-def environment_references(text: str) -> list[str]:
-    return _ENV_REFERENCE.findall(text)
-
-
 def with_environment(text: str, environ) -> str:
     """``text`` with each ${env:VAR} replaced by its value; CatalogError naming a variable that is not set."""
     def value(match: re.Match) -> str:

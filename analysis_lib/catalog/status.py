@@ -17,7 +17,7 @@ ORPHANED = "orphaned"
 def status_rows(root: str | Path = ".", *, verify: bool = False) -> list[dict]:
     with engine().connect() as conn:
         plan = read_plan(Path(root).resolve(), conn, verify=verify)
-        built = _built_at(conn)
+        built = {table: facts["built_at"] for table, facts in _last_builds(conn).items()}
     rows = [
         {"entry": step.name, "table": step.qualified, "kind": step.entry.kind if not step.entry.sql else step.entry.materialized,
          "state": step.state, "why": "; ".join(step.reasons), "inputs": list(step.inputs),
@@ -31,13 +31,6 @@ def status_rows(root: str | Path = ".", *, verify: bool = False) -> list[dict]:
         for r in plan.orphans
     ]
     return rows
-
-
-def _built_at(conn) -> dict:
-    if run(conn, "SELECT to_regclass('catalog.current')").scalar() is None:
-        return {}
-    return {(s, t): when.isoformat(timespec="seconds") for s, t, when in
-            run(conn, "SELECT schema_name, table_name, built_at FROM catalog.current").all()}
 
 
 def render(rows: list[dict]) -> str:
@@ -70,7 +63,7 @@ def lineage(name: str, root: str | Path = "."):
 
     with engine().connect() as conn:
         plan = read_plan(Path(root).resolve(), conn)
-        recorded = _recorded_sources(conn)
+        recorded = _last_builds(conn)
     if name not in plan.steps:
         from .spec import CatalogError
 
@@ -99,8 +92,10 @@ def _upstream(plan: Plan, name: str) -> set[str]:
     return seen
 
 
-def _recorded_sources(conn) -> dict:
+def _last_builds(conn) -> dict:
+    """(schema, table) -> the last build's sha256, rows, build_id and built_at (ISO, to the second)."""
     if run(conn, "SELECT to_regclass('catalog.current')").scalar() is None:
         return {}
-    result = run(conn, "SELECT schema_name, table_name, sha256, rows, build_id, built_at FROM catalog.current")
-    return {(row.schema_name, row.table_name): row._asdict() for row in result}
+    rows = run(conn, "SELECT schema_name, table_name, sha256, rows, build_id, built_at FROM catalog.current").all()
+    return {(schema, table): {"sha256": sha, "rows": count, "build_id": build, "built_at": when.isoformat(timespec="seconds")}
+            for schema, table, sha, count, build, when in rows}
