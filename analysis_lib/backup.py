@@ -184,4 +184,5 @@ def _table_count(settings: Settings, database: str) -> int:
 
 def _for_database(settings: Settings, database: str) -> Settings:
     target = f"{settings.target.rsplit('/', 1)[0]}/{database}"
-    return Settings(url=settings.url.set(database=database), source=settings.source, target=target)
+    uri = settings.url.set(drivername="postgresql", database=database).render_as_string(hide_password=False)
+    return Settings(uri=uri, source=settings.source, target=target)

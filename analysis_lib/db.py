@@ -97,8 +97,7 @@ class ReadsEndTheirTransaction(sa.Connection):
 
 def adbc_uri(settings: Settings | None = None) -> str:
     """A libpq URI for ADBC: DATABASE_URL as given, or an empty one that libpq completes from PG*."""
-    settings = settings or load_settings()
-    return settings.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return (settings or load_settings()).uri
 
 
 def adbc_connect(settings: Settings | None = None):

@@ -6,14 +6,16 @@ stack generates), so nothing has to be typed. On the host, DATABASE_URL is the u
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 DRIVER = "postgresql+psycopg"
 READ_ONLY_USER = "analyst"
@@ -24,25 +26,42 @@ _LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGPORT", "PGDATABASE
 
 @dataclass(frozen=True)
 class Settings:
-    """A SQLAlchemy URL, where it came from, and user@host:port/database for messages (no password)."""
+    """A libpq URI (``postgresql://…``; nothing after ``//`` when libpq takes it all from PG*), where it
+    came from, and user@host:port/database for messages (no password). Parsed by libpq itself, so that
+    commands that talk to the database through psycopg alone (status, a no-op build) start without
+    SQLAlchemy; ``url`` is the same as a SQLAlchemy URL, for the engine."""
 
-    url: URL
+    uri: str = field(repr=False)
     source: str
     target: str
+
+    @property
+    def url(self) -> URL:
+        return _sqlalchemy_url(self.uri)
+
+
+@functools.cache
+def _sqlalchemy_url(uri: str) -> URL:
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(uri).set(drivername=DRIVER)
+    except (ArgumentError, ValueError):
+        raise ConfigError("DATABASE_URL is not a database URL SQLAlchemy can read; expected postgresql://user:password@host:port/database") from None
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the database settings from ``environ`` (default: the process environment)."""
     env = os.environ if environ is None else environ
     if env.get("DATABASE_URL"):
-        url = _parse_database_url(env["DATABASE_URL"])
-        target = _describe(url.username, url.host, url.port, url.database)
-        return Settings(url=url, source="DATABASE_URL", target=target)
+        uri, parts = _parse_database_url(env["DATABASE_URL"])
+        return Settings(uri=uri, source="DATABASE_URL", target=_described(parts))
     if any(env.get(name) for name in _LIBPQ_TARGET_VARS):
         _check_libpq_environment(env)
         # An empty URL: libpq fills in host, port, user, database and password from PG* itself.
         target = _describe(env.get("PGUSER"), env.get("PGHOST"), env.get("PGPORT"), env.get("PGDATABASE"))
-        return Settings(url=make_url(f"{DRIVER}://"), source="PG* environment", target=target)
+        return Settings(uri="postgresql://", source="PG* environment", target=target)
     raise ConfigError(
         "no database configured: set DATABASE_URL (postgresql://user:password@host:port/database) "
         "or the PG* variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD or PGPASSFILE); "
@@ -57,11 +76,11 @@ def read_only_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if env.get("DATABASE_URL"):
         if not env.get("ANALYST_DATABASE_URL"):
             raise ConfigError("the read-only connection needs ANALYST_DATABASE_URL next to DATABASE_URL")
-        url = _parse_database_url(env["ANALYST_DATABASE_URL"])
-        return Settings(url=url, source="ANALYST_DATABASE_URL", target=_describe(url.username, url.host, url.port, url.database))
+        uri, parts = _parse_database_url(env["ANALYST_DATABASE_URL"], "ANALYST_DATABASE_URL")
+        return Settings(uri=uri, source="ANALYST_DATABASE_URL", target=_described(parts))
     owner = load_settings(env)
     return Settings(
-        url=owner.url.set(username=READ_ONLY_USER),
+        uri=f"postgresql://{READ_ONLY_USER}@",
         source=owner.source,
         target=_describe(READ_ONLY_USER, env.get("PGHOST"), env.get("PGPORT"), env.get("PGDATABASE")),
     )
@@ -71,21 +90,31 @@ def _describe(user, host, port, database) -> str:
     return f"{user or '?'}@{host or 'localhost'}:{port or 5432}/{database or '?'}"
 
 
-def _parse_database_url(raw: str) -> URL:
-    try:
-        url = make_url(raw)
-    except ValueError:
-        raise ConfigError("DATABASE_URL has a port that is not a number") from None
-    except ArgumentError:
+def _described(parts: dict[str, str]) -> str:
+    return _describe(parts.get("user"), parts.get("host"), parts.get("port"), parts.get("dbname"))
+
+
+def _parse_database_url(raw: str, name: str = "DATABASE_URL") -> tuple[str, dict[str, str]]:
+    """The URI as libpq reads it (scheme postgresql) and its parts, as libpq parses them."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    scheme, separator, rest = raw.partition("://")
+    if not separator or not scheme or any(c.isspace() for c in scheme):
+        raise ConfigError(f"{name} is not a database URL; expected postgresql://user:password@host:port/database")
+    if scheme not in _POSTGRES_SCHEMES:
         raise ConfigError(
-            "DATABASE_URL is not a database URL; expected postgresql://user:password@host:port/database"
-        ) from None
-    if url.drivername not in _POSTGRES_SCHEMES:
-        raise ConfigError(
-            f"DATABASE_URL uses {url.drivername!r}; analysis_lib talks to PostgreSQL through psycopg 3: "
+            f"{name} uses {scheme!r}; analysis_lib talks to PostgreSQL through psycopg 3: "
             "use postgresql://… or postgresql+psycopg://…"
         )
-    return url.set(drivername=DRIVER)
+    uri = f"postgresql://{rest}"
+    try:
+        parts = conninfo_to_dict(uri)
+    except ProgrammingError:
+        raise ConfigError(f"{name} is not a database URL; expected postgresql://user:password@host:port/database") from None
+    if not all(port.isdigit() for port in str(parts.get("port", "5432")).split(",")):
+        raise ConfigError(f"{name} has a port that is not a number")
+    return uri, parts
 
 
 def _check_libpq_environment(env: Mapping[str, str]) -> None:

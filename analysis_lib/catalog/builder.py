@@ -3,6 +3,9 @@ parallel; each table checked and swapped in with its provenance in one transacti
 
 One build at a time (a session advisory lock); a killed build leaves every table as before or as
 built, with provenance that matches, and the next build cleans its half-made tables away.
+
+The build's bookkeeping (its lock, the plan, its provenance rows) goes through a plain psycopg
+connection and SQLAlchemy is imported only when an entry is made, so a no-op build answers at once.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import sqlalchemy as sa
+import psycopg
 
-from .sql import run
-from ..db import engine
+from .. import pg
+from .sql import quoted, run
 from . import fingerprints as fp
-from . import provenance, swap
-from .plan import BROKEN, MISSING, STALE, UNMANAGED, Plan, Step, make_plan
-from .spec import CATALOG_FILE, CatalogError, read_catalog
+from . import provenance
+from .plan import BROKEN, MISSING, STALE, UNMANAGED, Plan, Step
+from .spec import CatalogError
+from .status import read_plan
 
 BUILT, FAILED, SKIPPED, CURRENT = "built", "failed", "skipped", "up to date"
 
@@ -53,19 +57,13 @@ class BuildResult:
         return [o.name for o in self.outcomes if o.result == BUILT]
 
 
-def read_plan(root: Path, conn: sa.Connection, *, verify: bool = False) -> Plan:
-    catalog = read_catalog(root / CATALOG_FILE)
-    return make_plan(catalog, root, provenance.recorded(conn), provenance.existing_tables(conn), verify=verify,
-                     hashes=provenance.file_hashes(conn))
-
-
 def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[str] = (), dry_run: bool = False, jobs: int = 1,
           force: bool = False, keep_going: bool = False, verify: bool = False, echo: Callable[[str], None] = print) -> BuildResult:
     root = Path(root).resolve()
     if jobs < 1:
         raise CatalogError(f"--jobs {jobs}: give at least 1")
     if dry_run:
-        with engine().connect() as conn:
+        with pg.connect() as conn:
             plan = read_plan(root, conn, verify=verify)
         return _dry_run(plan, plan.selected(list(names), list(downstream_of)), force, echo)
     with _build_lock(echo) as lock:
@@ -105,34 +103,35 @@ class _build_lock:
     def __init__(self, echo):
         self.echo = echo
 
-    def __enter__(self) -> sa.Connection:
-        self.conn = engine().connect().execution_options(isolation_level="AUTOCOMMIT")
-        key = {"key": provenance.BUILD_LOCK}
-        if not self.conn.execute(sa.text("SELECT pg_try_advisory_lock(hashtextextended(:key, 0))"), key).scalar():
-            holder = self.conn.execute(sa.text(
+    def __enter__(self) -> psycopg.Connection:
+        self.conn = pg.connect()
+        key = (provenance.BUILD_LOCK,)
+        if not run(self.conn, "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", key).scalar():
+            holder = run(
+                self.conn,
                 "SELECT a.pid, a.usename, a.application_name, date_trunc('second', now() - a.backend_start) FROM pg_locks l"
                 " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
-                " AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(:key, 0)"), key).first()
+                " AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended(%s, 0)", key).first()
             who = f"pid {holder[0]}, user {holder[1]}, running {holder[3]}" if holder else "another session"
             self.echo(f"another build is running ({who}); waiting for it to finish")
-            self.conn.execute(sa.text("SELECT pg_advisory_lock(hashtextextended(:key, 0))"), key)
+            run(self.conn, "SELECT pg_advisory_lock(hashtextextended(%s, 0))", key)
         return self.conn
 
     def __exit__(self, *exc) -> None:
         try:
-            self.conn.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:key, 0))"), {"key": provenance.BUILD_LOCK})
+            run(self.conn, "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (provenance.BUILD_LOCK,))
         finally:
             self.conn.close()
 
 
-def _clear_staging(conn: sa.Connection) -> None:
+def _clear_staging(conn: psycopg.Connection) -> None:
     """Under the build lock nothing else uses catalog_staging: what is in it was left by a killed build."""
     for name, relkind in run(
         conn,
         "SELECT c.relname, c.relkind FROM pg_class c WHERE c.relnamespace = 'catalog_staging'::regnamespace AND c.relkind IN ('r', 'm', 'v')"
     ).all():
         kind = {"r": "TABLE", "m": "MATERIALIZED VIEW", "v": "VIEW"}[relkind]
-        run(conn, f"DROP {kind} IF EXISTS {swap.quoted(provenance.STAGING_SCHEMA, name)} CASCADE")
+        run(conn, f"DROP {kind} IF EXISTS {quoted(provenance.STAGING_SCHEMA, name)} CASCADE")
 
 
 def _dry_run(plan: Plan, chosen: list[str], force: bool, echo) -> BuildResult:
@@ -211,6 +210,10 @@ class _Builder:
         result.outcomes.sort(key=lambda o: order[o.name])
 
     def _build_one(self, name: str) -> Outcome:
+        import sqlalchemy as sa  # making an entry needs it; the bookkeeping does not
+
+        from .swap import DependentBroken
+
         step = self.plan.steps[name]
         started = time.perf_counter()
         try:
@@ -223,7 +226,7 @@ class _Builder:
                 why = "changed outside the catalog" if self.plan.steps[missing[0]].changed_outside else "missing"
                 raise CatalogError(f"input {', '.join(missing)} is {why}: build it first, or build {name} with --select {missing[0]}+")
             facts = self._make(step)
-        except (CatalogError, sa.exc.DBAPIError, OSError, swap.DependentBroken) as error:
+        except (CatalogError, sa.exc.DBAPIError, OSError, DependentBroken) as error:
             return Outcome(name, FAILED, time.perf_counter() - started, message=_reason(error))
         except Exception as error:  # the loader's errors (LoadError, InputFileError) and anything unexpected
             return Outcome(name, FAILED, time.perf_counter() - started, message=f"{type(error).__name__}: {error}")
@@ -263,6 +266,8 @@ def _with_fingerprint(step: Step, fingerprint: fp.Fingerprint) -> Step:
 
 
 def _reason(error: Exception) -> str:
+    import sqlalchemy as sa
+
     if isinstance(error, sa.exc.DBAPIError):
         return str(error.orig).strip().splitlines()[0]
     if isinstance(error, OSError) and error.filename:

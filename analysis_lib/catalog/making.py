@@ -22,7 +22,7 @@ from .downloads import fetch
 from .fingerprints import file_state
 from .plan import MISSING, Step, source_path
 from .spec import CatalogError
-from .sql import ident, run
+from .sql import ident, quoted, run
 
 STAGING = provenance.STAGING_SCHEMA
 INTERIM = Path("data/interim")
@@ -49,7 +49,7 @@ def make_from_file(step: Step, root: Path, staging: str, build_id: int, started:
             with engine().begin() as conn:
                 _lock_timeout(conn, entry.lock_timeout)
                 _recipes_search_path(conn, step)  # for its sql: checks, as a re-check runs them
-                relation = swap.quoted(STAGING, staging)
+                relation = quoted(STAGING, staging)
                 if conformance is not None:
                     conformance.apply(conn, relation)
                 checks = list(entry.checks) + (conformance.checks if conformance else [])
@@ -109,7 +109,7 @@ def make_derived(step: Step, staging: str, build_id: int, started: float, recipe
         if entry.materialized == "view":
             return _replace_view(conn, step, build_id, started, recipes)
         kind = "TABLE" if entry.materialized == "table" else "MATERIALIZED VIEW"
-        relation = swap.quoted(STAGING, staging)
+        relation = quoted(STAGING, staging)
         run(conn, f"CREATE {kind} {relation} AS {_recipe(step)}")
         for column in _geometry_columns(conn, relation):
             run(conn, f"CREATE INDEX {ident(swap.gist_index_name(staging, column))} ON {relation} USING gist ({ident(column)})")
@@ -128,7 +128,7 @@ def _recipe(step: Step) -> str:
 
 def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id: int, started: float, recipes: dict,
                     after_checks=None, notes=()) -> dict:
-    relation = swap.quoted(STAGING, staging)
+    relation = quoted(STAGING, staging)
     facts = provenance.facts_of(conn, STAGING, staging, count_rows=True)
     facts["notes"] = list(notes)
     reads_other_tables = any(check.sql for check in checks)
@@ -153,7 +153,7 @@ def _check_and_swap(conn, step: Step, staging: str, kind: str, checks, build_id:
 
 
 def _replace_view(conn, step: Step, build_id: int, started: float, recipes: dict) -> dict:
-    target = swap.quoted(step.schema, step.table)
+    target = quoted(step.schema, step.table)
     swap.one_swap_at_a_time(conn, _ms(step))
     old = swap.kind_of(conn, step.schema, step.table)
     dependents = swap.dependent_views(conn, step.schema, step.table) if old else []
@@ -181,7 +181,7 @@ def recheck(step: Step, build_id: int) -> dict | None:
     with _said_of_the_entry(step, None), engine().begin() as conn:
         _lock_timeout(conn, step.entry.lock_timeout)
         _recipes_search_path(conn, step)
-        target = swap.quoted(step.schema, step.table)
+        target = quoted(step.schema, step.table)
         swap.one_swap_at_a_time(conn, _ms(step))
         facts = provenance.facts_of(conn, step.schema, step.table, count_rows=step.entry.materialized != "view")
         recorded = provenance.recorded_facts(conn, step.schema, step.table)
@@ -219,7 +219,7 @@ def _lock_timeout(conn, seconds: float) -> None:
 
 def _drop_staging(staging: str, kind: str) -> None:
     with engine().begin() as conn:
-        run(conn, f"DROP {kind} IF EXISTS {swap.quoted(STAGING, staging)}")
+        run(conn, f"DROP {kind} IF EXISTS {quoted(STAGING, staging)}")
 
 
 def _source_file(step: Step, root: Path) -> Path:

@@ -9,12 +9,9 @@ import json
 import subprocess
 from pathlib import Path
 
-import sqlalchemy as sa
-
-from .sql import ident, run
+from .sql import ident, literal, quoted, run
 from .. import __version__
 from .fingerprints import FileState, Fingerprint
-from . import swap
 from .plan import Recorded, Step
 
 SCHEMA = "catalog"
@@ -91,14 +88,14 @@ _KIND = {"table": "TABLE", "view": "VIEW", "materialized view": "MATERIALIZED VI
 _LAYOUT = "(analysis-lib build; layout 1)"  # bump with the DDL (adding ALTER … IF NOT EXISTS for older layouts)
 
 
-def ensure_schema(conn: sa.Connection) -> None:
+def ensure_schema(conn) -> None:
     """The catalog schema as this version writes it (made once; a no-op build only reads its comment)."""
     said = run(conn, "SELECT obj_description(to_regnamespace('catalog'), 'pg_namespace')").scalar()
     if not (said or "").endswith(_LAYOUT):
         run(conn, _DDL)
 
 
-def recorded(conn: sa.Connection) -> list[Recorded]:
+def recorded(conn) -> list[Recorded]:
     """The last build of every table, as recorded (nothing when no build ran yet)."""
     if run(conn, "SELECT to_regclass('catalog.current')").scalar() is None:
         return []
@@ -115,14 +112,14 @@ def recorded(conn: sa.Connection) -> list[Recorded]:
     ]
 
 
-def file_hashes(conn: sa.Connection) -> dict[str, FileState]:
+def file_hashes(conn) -> dict[str, FileState]:
     if run(conn, "SELECT to_regclass('catalog.file_hashes')").scalar() is None:
         return {}
     rows = run(conn, "SELECT path, size, mtime_ns, sha256, inode, ctime_ns FROM catalog.file_hashes").all()
     return {row[0]: FileState(*row) for row in rows}
 
 
-def remember_hashes(conn: sa.Connection, states: list[FileState]) -> None:
+def remember_hashes(conn, states: list[FileState]) -> None:
     """The files this build hashed (or found unchanged), so the next status need not hash them."""
     if not states:
         return
@@ -134,7 +131,7 @@ def remember_hashes(conn: sa.Connection, states: list[FileState]) -> None:
         [(s.path, s.size, s.mtime_ns, s.sha256, s.inode, s.ctime_ns) for s in states])
 
 
-def existing_tables(conn: sa.Connection) -> dict[tuple[str, str], tuple[str | None, dict]]:
+def existing_tables(conn) -> dict[tuple[str, str], tuple[str | None, dict]]:
     """Every table and view (schema, name) with its COMMENT and its columns (name -> type)."""
     rows = run(
         conn,
@@ -147,41 +144,44 @@ def existing_tables(conn: sa.Connection) -> dict[tuple[str, str], tuple[str | No
     return {(schema, name): (comment, columns) for schema, name, comment, columns in rows}
 
 
-def start_build(conn: sa.Connection, root: Path, selection: str, recipes: list[str]) -> int:
+def start_build(conn, root: Path, selection: str, recipes: list[str]) -> int:
     """``recipes``: the files besides datasets.yml the catalog is made of (SQL, Amsterdam Schema definitions)."""
     commit, dirty = _git_state(root, ["datasets.yml", *recipes])
-    return conn.execute(
-        sa.text("INSERT INTO catalog.builds (git_commit, git_dirty, os_user, workbench_version, selection)"
-                " VALUES (:commit, :dirty, :user, :version, :selection) RETURNING id"),
+    return run(
+        conn,
+        "INSERT INTO catalog.builds (git_commit, git_dirty, os_user, workbench_version, selection)"
+        " VALUES (%(commit)s, %(dirty)s, %(user)s, %(version)s, %(selection)s) RETURNING id",
         {"commit": commit, "dirty": dirty, "user": _os_user(), "version": __version__, "selection": selection},
     ).scalar_one()
 
 
-def finish_build(conn: sa.Connection, build_id: int, result: str, summary: dict) -> None:
-    conn.execute(
-        sa.text("UPDATE catalog.builds SET finished = clock_timestamp(), result = :result, summary = CAST(:summary AS jsonb) WHERE id = :id"),
+def finish_build(conn, build_id: int, result: str, summary: dict) -> None:
+    run(
+        conn,
+        "UPDATE catalog.builds SET finished = clock_timestamp(), result = %(result)s, summary = CAST(%(summary)s AS jsonb)"
+        " WHERE id = %(id)s",
         {"id": build_id, "result": result, "summary": json.dumps(summary)},
     )
 
 
-def mark_killed_builds(conn: sa.Connection) -> int:
+def mark_killed_builds(conn) -> int:
     """Builds still 'running' while this one holds the build lock were killed (the lock died with them)."""
     return run(conn, "UPDATE catalog.builds SET result = 'killed' WHERE result = 'running'").rowcount
 
 
-def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, seconds: float) -> None:
+def record_table(conn, step: Step, build_id: int, facts: dict, seconds: float) -> None:
     """The table's provenance row and COMMENT, in the caller's transaction (the one that swaps it in)."""
     entry, file = step.entry, step.file
     main = facts["geometries"][0] if facts["geometries"] else {}
-    conn.execute(
-        sa.text(
-            "INSERT INTO catalog.tables (build_id, entry, schema_name, table_name, kind, source_path, source_url, sha256, size,"
-            " mtime_ns, companions, options, sql, inputs, fingerprint, components, checks_digest, rows, columns, srid, geometry_type,"
-            " extent, geometries, notes, seconds) VALUES (:build, :entry, :schema, :table, :kind, :path, :url, :sha, :size, :mtime,"
-            " CAST(:companions AS jsonb), CAST(:options AS jsonb), :sql, CAST(:inputs AS jsonb), :fingerprint,"
-            " CAST(:components AS jsonb), :checks, :rows, CAST(:columns AS jsonb), :srid, :geometry_type, :extent,"
-            " CAST(:geometries AS jsonb), CAST(:notes AS jsonb), :seconds)"
-        ),
+    run(
+        conn,
+        "INSERT INTO catalog.tables (build_id, entry, schema_name, table_name, kind, source_path, source_url, sha256, size,"
+        " mtime_ns, companions, options, sql, inputs, fingerprint, components, checks_digest, rows, columns, srid, geometry_type,"
+        " extent, geometries, notes, seconds) VALUES (%(build)s, %(entry)s, %(schema)s, %(table)s, %(kind)s, %(path)s, %(url)s,"
+        " %(sha)s, %(size)s, %(mtime)s, CAST(%(companions)s AS jsonb), CAST(%(options)s AS jsonb), %(sql)s,"
+        " CAST(%(inputs)s AS jsonb), %(fingerprint)s, CAST(%(components)s AS jsonb), %(checks)s, %(rows)s,"
+        " CAST(%(columns)s AS jsonb), %(srid)s, %(geometry_type)s, %(extent)s, CAST(%(geometries)s AS jsonb),"
+        " CAST(%(notes)s AS jsonb), %(seconds)s)",
         {
             "build": build_id, "entry": step.name, "schema": step.schema, "table": step.table,
             "kind": entry.materialized if entry.sql else "table",
@@ -196,30 +196,31 @@ def record_table(conn: sa.Connection, step: Step, build_id: int, facts: dict, se
             "geometries": json.dumps(facts["geometries"]), "notes": json.dumps(facts.get("notes", [])), "seconds": seconds,
         },
     )
-    run(conn, f"COMMENT ON {_KIND[entry.materialized]} {swap.quoted(step.schema, step.table)} IS {swap.literal(comment(step, build_id, facts))}")
+    run(conn, f"COMMENT ON {_KIND[entry.materialized]} {quoted(step.schema, step.table)} IS {literal(comment(step, build_id, facts))}")
 
 
-def recorded_facts(conn: sa.Connection, schema: str, table: str) -> dict:
+def recorded_facts(conn, schema: str, table: str) -> dict:
     row = run(conn, "SELECT rows, columns FROM catalog.current WHERE schema_name = %s AND table_name = %s", (schema, table)).one()
     return {"rows": row[0], "columns": row[1]}
 
 
-def record_recheck(conn: sa.Connection, step: Step, build_id: int, seconds: float) -> None:
+def record_recheck(conn, step: Step, build_id: int, seconds: float) -> None:
     """The table as it was, now checked by this build's checks: a copy of its last row (when it was
     made, from what) with this build, the new checks digest and ``rechecked``, and the COMMENT naming
     this build."""
     copied = ("entry, schema_name, table_name, kind, source_path, source_url, sha256, size, mtime_ns, companions, sql, inputs,"
               " fingerprint, components, rows, columns, srid, geometry_type, extent, geometries, notes, built_at")
     options = json.dumps(step.entry.model_dump(mode="json", by_alias=True, exclude_defaults=True, exclude={"headers"}))
-    old = conn.execute(
-        sa.text(f"INSERT INTO catalog.tables (build_id, options, checks_digest, seconds, rechecked, {copied})"
-                f" SELECT :build, CAST(:options AS jsonb), :checks, :seconds, true, {copied} FROM catalog.current"
-                " WHERE schema_name = :schema AND table_name = :table RETURNING rows"),
+    old = run(
+        conn,
+        f"INSERT INTO catalog.tables (build_id, options, checks_digest, seconds, rechecked, {copied})"
+        f" SELECT %(build)s, CAST(%(options)s AS jsonb), %(checks)s, %(seconds)s, true, {copied} FROM catalog.current"
+        " WHERE schema_name = %(schema)s AND table_name = %(table)s RETURNING rows",
         {"build": build_id, "options": options, "checks": step.fingerprint.checks, "seconds": seconds,
          "schema": step.schema, "table": step.table},
     ).one()
-    text = comment(step, build_id, {"rows": old.rows})
-    run(conn, f"COMMENT ON {_KIND[step.entry.materialized]} {swap.quoted(step.schema, step.table)} IS {swap.literal(text)}")
+    text = comment(step, build_id, {"rows": old[0]})
+    run(conn, f"COMMENT ON {_KIND[step.entry.materialized]} {quoted(step.schema, step.table)} IS {literal(text)}")
 
 
 def comment(step: Step, build_id: int, facts: dict) -> str:
@@ -234,9 +235,9 @@ def comment(step: Step, build_id: int, facts: dict) -> str:
     return f"datasets.yml entry {step.name}: {origin}{rows}; analysis-lib build {build_id} (see catalog.current)"
 
 
-def facts_of(conn: sa.Connection, schema: str, table: str, *, count_rows: bool) -> dict:
+def facts_of(conn, schema: str, table: str, *, count_rows: bool) -> dict:
     """Rows, columns and types, and each geometry column's SRID, type and extent."""
-    qualified = swap.quoted(schema, table)
+    qualified = quoted(schema, table)
     columns = dict(run(
         conn,
         "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = %s::regclass"

@@ -6,16 +6,24 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .. import pg
+from . import provenance
 from .sql import run
-from ..db import engine
-from .builder import read_plan
-from .plan import UP_TO_DATE, Plan
+from .plan import UP_TO_DATE, Plan, make_plan
+from .spec import CATALOG_FILE, read_catalog
 
 ORPHANED = "orphaned"
 
 
+def read_plan(root: Path, conn, *, verify: bool = False) -> Plan:
+    """What datasets.yml declares against what the database holds and records."""
+    catalog = read_catalog(root / CATALOG_FILE)
+    return make_plan(catalog, root, provenance.recorded(conn), provenance.existing_tables(conn), verify=verify,
+                     hashes=provenance.file_hashes(conn))
+
+
 def status_rows(root: str | Path = ".", *, verify: bool = False) -> list[dict]:
-    with engine().connect() as conn:
+    with pg.connect() as conn:
         plan = read_plan(Path(root).resolve(), conn, verify=verify)
         built = {table: facts["built_at"] for table, facts in _last_builds(conn).items()}
     rows = [
@@ -61,7 +69,7 @@ def lineage(name: str, root: str | Path = "."):
     relations outside the catalog its SQL reads, where its data came from and its last build."""
     import pandas as pd
 
-    with engine().connect() as conn:
+    with pg.connect() as conn:
         plan = read_plan(Path(root).resolve(), conn)
         recorded = _last_builds(conn)
     if name not in plan.steps:

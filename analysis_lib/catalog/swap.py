@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from .sql import ident, run
+from .sql import ident, literal, quoted, run
 
 _KINDS = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
 _MAX_NAME = 63
@@ -31,15 +31,6 @@ class DependentView:
     @property
     def qualified(self) -> str:
         return quoted(self.schema, self.name)
-
-
-def quoted(schema: str, name: str) -> str:
-    return '"' + schema.replace('"', '""') + '"."' + name.replace('"', '""') + '"'
-
-
-def literal(text: str) -> str:
-    """A string constant (utility statements such as COMMENT take no parameters)."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def kind_of(conn: sa.Connection, schema: str, name: str) -> str | None:

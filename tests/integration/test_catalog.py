@@ -720,3 +720,20 @@ def test_a_view_entry_keeps_the_grants_given_to_it_by_hand(project):
     project.sql("overview.sql", (project.root / "sql/overview.sql").read_text() + "\n-- and now:\nWHERE true")
     assert project.build().built == ["overview"]
     assert project.query(f"SELECT has_table_privilege('public', '{project.schema}.overview', 'SELECT')") == [(True,)]
+
+
+def test_status_and_a_no_op_build_talk_to_the_database_without_sqlalchemy(project):
+    """What keeps them quick: they connect through psycopg alone (analysis_lib.pg)."""
+    small_catalog(project)
+    assert project.build().ok
+    script = (
+        "import sys\n"
+        "from analysis_lib.catalog.builder import build\n"
+        "from analysis_lib.catalog.status import status_rows\n"
+        f"rows = status_rows({str(project.root)!r})\n"
+        f"result = build({str(project.root)!r}, echo=lambda line: None)\n"
+        "print(sorted({row['state'] for row in rows}), result.built, 'sqlalchemy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['up", "to", "date']", "[]", "False"]
