@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
+from psycopg.conninfo import make_conninfo
 
 from .db import connect
 from .errors import AnalysisLibError
@@ -184,5 +185,4 @@ def _table_count(settings: Settings, database: str) -> int:
 
 def _for_database(settings: Settings, database: str) -> Settings:
     target = f"{settings.target.rsplit('/', 1)[0]}/{database}"
-    uri = settings.url.set(drivername="postgresql", database=database).render_as_string(hide_password=False)
-    return Settings(uri=uri, source=settings.source, target=target)
+    return Settings(uri=make_conninfo(settings.uri, dbname=database), source=settings.source, target=target)

@@ -26,10 +26,11 @@ _LIBPQ_TARGET_VARS = ("PGHOST", "PGHOSTADDR", "PGSERVICE", "PGPORT", "PGDATABASE
 
 @dataclass(frozen=True)
 class Settings:
-    """A libpq URI (``postgresql://…``; nothing after ``//`` when libpq takes it all from PG*), where it
-    came from, and user@host:port/database for messages (no password). Parsed by libpq itself, so that
-    commands that talk to the database through psycopg alone (status, a no-op build) start without
-    SQLAlchemy; ``url`` is the same as a SQLAlchemy URL, for the engine."""
+    """A libpq connection string (``postgresql://…``; nothing after ``//`` when libpq takes it all from
+    PG*), where it came from, and user@host:port/database for messages (no password). Parsed by libpq
+    itself, so that commands that talk to the database through psycopg alone (status, a no-op build)
+    start without SQLAlchemy; ``url`` is made from libpq's reading of it, for the engine, so both
+    always connect to the same place."""
 
     uri: str = field(repr=False)
     source: str
@@ -42,13 +43,15 @@ class Settings:
 
 @functools.cache
 def _sqlalchemy_url(uri: str) -> URL:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from psycopg.conninfo import conninfo_to_dict
+    from sqlalchemy.engine import URL
 
-    try:
-        return make_url(uri).set(drivername=DRIVER)
-    except (ArgumentError, ValueError):
-        raise ConfigError("DATABASE_URL is not a database URL SQLAlchemy can read; expected postgresql://user:password@host:port/database") from None
+    parts = conninfo_to_dict(uri)
+    port = parts.pop("port", None)
+    return URL.create(
+        DRIVER, username=parts.pop("user", None), password=parts.pop("password", None), host=parts.pop("host", None),
+        port=int(port) if port else None, database=parts.pop("dbname", None), query=parts,
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -108,12 +111,17 @@ def _parse_database_url(raw: str, name: str = "DATABASE_URL") -> tuple[str, dict
             "use postgresql://… or postgresql+psycopg://…"
         )
     uri = f"postgresql://{rest}"
+    encode = "percent-encode special characters in the user and password (% as %25, / as %2F, @ as %40)"
     try:
         parts = conninfo_to_dict(uri)
     except ProgrammingError:
-        raise ConfigError(f"{name} is not a database URL; expected postgresql://user:password@host:port/database") from None
-    if not all(port.isdigit() for port in str(parts.get("port", "5432")).split(",")):
-        raise ConfigError(f"{name} has a port that is not a number")
+        raise ConfigError(
+            f"{name} is not a database URL; expected postgresql://user:password@host:port/database ({encode})"
+        ) from None
+    if "," in parts.get("host", "") + parts.get("hostaddr", ""):
+        raise ConfigError(f"{name} names several hosts: give one")
+    if not str(parts.get("port", "5432")).isdigit():
+        raise ConfigError(f"{name} has a port that is not a number ({encode})")
     return uri, parts
 
 

@@ -11,13 +11,9 @@ import psycopg
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
-# The database errors of either kind of connection (SQLAlchemy wraps psycopg's in DBAPIError).
-DATABASE_ERRORS: tuple[type[Exception], ...] = (psycopg.Error,)
-
-
 def run(conn: sa.Connection | psycopg.Connection, statement: str, parameters=None):
-    """The statement's result (``scalar``, ``scalar_one``, ``one``, ``first``, ``all``, ``scalars``,
-    ``rowcount``). psycopg reads % as a placeholder even when there are no parameters, so a statement
+    """The statement's result (``scalar``, ``scalar_one``, ``one``, ``first``, ``all``, ``rowcount``;
+    ``scalars()`` is a list here, SQLAlchemy's needs ``.all()``). psycopg reads % as a placeholder even when there are no parameters, so a statement
     without them has its % doubled (``LIKE 'A%'`` in a recipe stays what it says); a list of
     parameter rows runs the statement once per row."""
     if parameters is None:

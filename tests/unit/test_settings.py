@@ -74,3 +74,23 @@ def test_read_only_settings_with_pg_variables_change_only_the_user():
     settings = read_only_settings({"PGHOST": "db", "PGUSER": "workbench", "PGDATABASE": "workbench"})
     assert settings.url.username == "analyst" and settings.url.host is None  # libpq adds the rest and the password file's line
     assert settings.target == "analyst@db:5432/workbench"
+
+
+def test_the_engine_url_is_what_libpq_reads_so_every_connection_goes_to_one_place():
+    settings = load_settings({"DATABASE_URL": "postgresql://ana:p%40ss%2Fw@db.example:6543/gis?sslmode=require&application_name=x"})
+    url = settings.url
+    assert (url.username, url.password, url.host, url.port, url.database) == ("ana", "p@ss/w", "db.example", 6543, "gis")
+    assert dict(url.query) == {"sslmode": "require", "application_name": "x"}
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://u:50%off@h/db", "percent-encode special characters"),
+        ("postgresql://u:pa/ss@h/db", "port that is not a number.*percent-encode"),
+        ("postgresql://u@h1:5432,h2:5433/db", "names several hosts"),
+    ],
+)
+def test_a_url_libpq_would_read_otherwise_than_meant_is_refused_with_its_fix(url, message):
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"DATABASE_URL": url})
