@@ -284,7 +284,8 @@ def status_command(args: argparse.Namespace) -> int:
 
 def fetch_command(args: argparse.Namespace) -> int:
     from .catalog.downloads import fetch, repin
-    from .catalog.spec import CATALOG_FILE, CatalogError, read_catalog
+    from .catalog.recipes import CATALOG_FILE
+    from .catalog.spec import CatalogError, read_catalog
 
     root = Path(args.project).resolve()
     catalog = read_catalog(root / CATALOG_FILE, unpinned=args.update)

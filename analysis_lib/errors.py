@@ -27,3 +27,7 @@ class LoadError(AnalysisLibError):
 
 class InputFileError(LoadError):
     """A file cannot be read or does not meet the data rules; the message names the file (and row)."""
+
+
+class CatalogError(AnalysisLibError):
+    """datasets.yml cannot be read, or an entry cannot be built; the message names the file, entry and field."""

@@ -5,6 +5,12 @@ import pytest
 from stack_control import ComposeStack, isolated_environment, make_project_folder, remove_project_folder
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_cache(tmp_path_factory):
+    """The catalog's cache (analysis_lib.catalog.cache) of this session, for it and the commands it runs."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def stack():
     """The test compose project, built and started once per session and removed (with its volumes) after."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .sql import run
 from ..identifiers import snake_case
-from .spec import CatalogError
+from ..errors import CatalogError
 
 _GEOJSON_REF = re.compile(r"geojson\.org/schema/(\w+)\.json$")
 _STRING_FORMATS = {"date": "date", "time": "time", "date-time": "timestamp"}

@@ -28,7 +28,7 @@ from .sql import quoted, run
 from . import fingerprints as fp
 from . import provenance
 from .plan import BROKEN, MISSING, STALE, UNMANAGED, Plan, Step
-from .spec import CatalogError
+from ..errors import CatalogError
 from .status import read_plan
 
 BUILT, FAILED, SKIPPED, CURRENT = "built", "failed", "skipped", "up to date"
@@ -91,9 +91,9 @@ def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[
 
 def _recipe_files(step: Step) -> list[str]:
     """What a commit must hold to make the entry again besides datasets.yml (and its data)."""
-    definition = step.entry.amsterdam_schema
+    definition = step.recipe.amsterdam_schema
     dataset = str(Path(definition).parent.parent / "dataset.json") if definition else None
-    return [step.entry.sql, definition, dataset]
+    return [step.recipe.sql, definition, dataset]
 
 
 class _build_lock:
@@ -167,7 +167,7 @@ class _Builder:
         todo = [n for n in self.chosen if self.plan.steps[n].needs_build or self.force]
         for name in todo:
             step = self.plan.steps[name]
-            if step.entry.materialized != "table" and step.query is not None and step.state in (STALE, MISSING):
+            if step.recipe.materialized != "table" and step.query is not None and step.state in (STALE, MISSING):
                 self.recipes_to_come[(step.schema, step.table)] = step.query.text.strip().rstrip(";")
         for name in self.chosen:
             if name not in todo:
@@ -251,7 +251,7 @@ class _Builder:
             staging = f"{step.table[:30]}_{uuid.uuid4().hex[:12]}"  # short enough for its indexes' names
             with self.lock:
                 recipes = {k: v for k, v in self.recipes_to_come.items() if k != (step.schema, step.table)}
-            maker = make_derived if step.entry.sql else functools.partial(make_from_file, root=self.root)
+            maker = make_derived if step.recipe.sql else functools.partial(make_from_file, root=self.root)
             facts = maker(_with_fingerprint(step, built), staging=staging, build_id=self.build_id, started=started, recipes=recipes)
         with self.lock:
             self.as_built[step.name] = built.data

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from .sql import ident, run
 from .queries import QueryProblem, read_query
-from .spec import Check, CatalogError
+from ..errors import CatalogError
+from .spec import Check
 
 _SHOWN = 5
 

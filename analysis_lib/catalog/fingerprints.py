@@ -10,9 +10,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import __version__
-from .spec import Entry
+
+if TYPE_CHECKING:
+    from .spec import Entry
 
 LOADER_VERSION = __version__
 

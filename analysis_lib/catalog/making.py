@@ -21,7 +21,7 @@ from .checks import CheckFailed, run_checks
 from .downloads import fetch
 from .fingerprints import file_state
 from .plan import MISSING, Step, source_path
-from .spec import CatalogError
+from ..errors import CatalogError
 from .sql import ident, quoted, run
 
 STAGING = provenance.STAGING_SCHEMA

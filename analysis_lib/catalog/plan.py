@@ -6,11 +6,16 @@ from __future__ import annotations
 import graphlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from ..errors import CatalogError
 from . import fingerprints as fp
 from .amsterdam_schema import read_definition
 from .queries import Query, QueryProblem, read_query
-from .spec import RAW_DATA, Catalog, CatalogError, Entry
+from .recipes import RAW_DATA, Declared, Recipe
+
+if TYPE_CHECKING:
+    from .spec import Entry
 
 UP_TO_DATE, STALE, MISSING, UNMANAGED, BROKEN = "up to date", "stale", "missing", "not the catalog's", "cannot be built"
 
@@ -37,9 +42,8 @@ class Recorded:
 @dataclass
 class Step:
     name: str
-    entry: Entry
-    schema: str
-    table: str
+    recipe: Recipe
+    declared: Declared = field(repr=False)
     inputs: tuple[str, ...]  # entries it reads
     outside: tuple[str, ...]  # relations its SQL reads that the catalog does not make
     state: str = UP_TO_DATE
@@ -52,8 +56,21 @@ class Step:
     changed_outside: bool = False  # the table is not the one the catalog recorded (replaced, altered, another's)
 
     @property
+    def schema(self) -> str:
+        return self.recipe.schema
+
+    @property
+    def table(self) -> str:
+        return self.recipe.table
+
+    @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}"
+
+    @property
+    def entry(self) -> Entry:
+        """The whole entry, as pydantic validates it: what making the table takes (planning does not)."""
+        return self.declared.entries[self.name]
 
     @property
     def needs_build(self) -> bool:
@@ -89,24 +106,24 @@ class Plan:
         return [n for n in self.steps if n in chosen]
 
 
-def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: dict[tuple[str, str], tuple], *,
+def make_plan(declared: Declared, root: Path, recorded: list[Recorded], existing: dict[tuple[str, str], tuple], *,
               verify: bool = False, hashes: dict[str, fp.FileState] | None = None) -> Plan:
     """``existing``: the tables and views in the database, with their COMMENT and columns;
     ``hashes``: files as last hashed (path -> state), so a file whose time alone changed is hashed once."""
     hashes = hashes or {}
     by_table = {(r.schema, r.table): r for r in recorded}
-    tables = {catalog.table_of(name): name for name in catalog.datasets}
+    recipes = declared.recipes
+    tables = {(recipe.schema, recipe.table): name for name, recipe in recipes.items()}
     steps: dict[str, Step] = {}
     problems: dict[str, str] = {}
-    for name, entry in catalog.datasets.items():
-        schema, table = catalog.table_of(name)
+    for name, recipe in recipes.items():
         try:
-            query = _query_of(root, name, entry) if entry.sql else None
-            inputs, outside = _inputs(name, entry, query, tables, catalog, existing)
+            query = _query_of(root, recipe) if recipe.sql else None
+            inputs, outside = _inputs(recipe, query, tables, recipes, existing)
         except CatalogError as problem:  # this entry cannot be built; the others can
             query, inputs, outside = None, (), ()
             problems[name] = str(problem)
-        steps[name] = Step(name, entry, schema, table, inputs, outside, query=query, recorded=by_table.get((schema, table)))
+        steps[name] = Step(name, recipe, declared, inputs, outside, query=query, recorded=by_table.get((recipe.schema, recipe.table)))
     order = _order(steps)
     dependents: dict[str, set[str]] = {name: set() for name in order}
     for step in steps.values():
@@ -123,36 +140,36 @@ def make_plan(catalog: Catalog, root: Path, recorded: list[Recorded], existing: 
     return Plan(ordered, dependents, orphans)
 
 
-def _query_of(root: Path, name: str, entry: Entry) -> Query:
-    path = root / entry.sql
+def _query_of(root: Path, recipe: Recipe) -> Query:
+    path = root / recipe.sql
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
-        raise CatalogError(f"{entry.sql}: {error.strerror} (entry {name})") from None
+        raise CatalogError(f"{recipe.sql}: {error.strerror} (entry {recipe.name})") from None
     try:
         return read_query(text)
     except QueryProblem as problem:
-        raise CatalogError(f"{entry.sql}: {problem} (entry {name})") from None
+        raise CatalogError(f"{recipe.sql}: {problem} (entry {recipe.name})") from None
 
 
-def _inputs(name: str, entry: Entry, query: Query | None, tables: dict, catalog: Catalog,
+def _inputs(recipe: Recipe, query: Query | None, tables: dict, recipes: dict[str, Recipe],
             existing: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The entries a recipe reads. A name without a schema is what PostgreSQL finds first on the
     recipe's search_path (<its schema>, public; see making): a table there that an entry makes (or
     will make, being built first) or that exists already, which then is not the catalog's."""
-    unknown = [n for n in entry.depends_on if n not in catalog.datasets]
+    name = recipe.name
+    unknown = [n for n in recipe.depends_on if n not in recipes]
     if unknown:
         raise CatalogError(f"depends_on names {', '.join(unknown)}, which no entry is (entry {name})")
-    own_schema = catalog.table_of(name)[0]
-    inputs, outside = set(entry.depends_on), set()
+    inputs, outside = set(recipe.depends_on), set()
     for schema, table in sorted(query.reads, key=str) if query else ():
-        candidates = [(schema, table)] if schema else [(own_schema, table), ("public", table)]
+        candidates = [(schema, table)] if schema else [(recipe.schema, table), ("public", table)]
         found = next((c for c in candidates if c in tables or c in existing), candidates[0])
         made_by = tables.get(found)
         if made_by is None:
             outside.add(f"{found[0]}.{found[1]}")
         elif made_by == name:
-            raise CatalogError(f"{entry.sql}: entry {name} reads its own table {table}")
+            raise CatalogError(f"{recipe.sql}: entry {name} reads its own table {table}")
         else:
             inputs.add(made_by)
     return tuple(sorted(inputs)), tuple(sorted(outside))
@@ -209,9 +226,9 @@ def _file_problem(error: OSError) -> str:
 
 
 def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool, hashes: dict) -> fp.Fingerprint:
-    entry = step.entry
-    components: dict = {"kind": entry.materialized if entry.sql else "table", "options": fp.options_of(entry)}
-    if entry.sql:
+    recipe = step.recipe
+    components: dict = {"kind": recipe.materialized if recipe.sql else "table", "options": recipe.options}
+    if recipe.sql:
         components["sql"] = step.query.digest
         inputs = {}
         for name in step.inputs:
@@ -224,16 +241,16 @@ def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool, h
     else:
         components["loader"] = fp.LOADER_VERSION
         components["file"] = _source_digest(step, root, verify, hashes)
-        if entry.amsterdam_schema:
-            components["schema_definition"] = read_definition(root / entry.amsterdam_schema, entry.amsterdam_schema).digest
-    return fp.Fingerprint(components, fp.checks_digest(entry))
+        if recipe.amsterdam_schema:
+            components["schema_definition"] = read_definition(root / recipe.amsterdam_schema, recipe.amsterdam_schema).digest
+    return fp.Fingerprint(components, recipe.checks)
 
 
 def _source_digest(step: Step, root: Path, verify: bool, hashes: dict) -> str:
-    entry = step.entry
-    if entry.url is not None:
-        return entry.sha256  # the pin: a download is checked against it before it is loaded
-    relative = str(RAW_DATA / entry.path)
+    recipe = step.recipe
+    if recipe.url is not None:
+        return recipe.sha256  # the pin: a download is checked against it before it is loaded
+    relative = str(RAW_DATA / recipe.path)
     recorded = step.recorded
     step.file = fp.file_state(root / relative, relative, _last_known(relative, recorded.file if recorded else None, hashes),
                               verify=verify)
@@ -269,10 +286,10 @@ def companions(root: Path, relative: str) -> list[str]:
     return sorted(str(path.parent / other.name) for other in found)
 
 
-def source_path(root: Path, entry: Entry) -> Path:
-    """Where an entry's file is (or a download goes)."""
-    if entry.url is not None:
+def source_path(root: Path, recipe: Recipe | Entry) -> Path:
+    """Where an entry's file is (or a download goes); the recipe or the entry, which say the same."""
+    if recipe.url is not None:
         from urllib.parse import urlparse
 
-        return root / RAW_DATA / (entry.file or Path(urlparse(entry.url).path).name)
-    return root / RAW_DATA / entry.path
+        return root / RAW_DATA / (recipe.file or Path(urlparse(recipe.url).path).name)
+    return root / RAW_DATA / recipe.path

@@ -1,5 +1,6 @@
 """A derived entry's SQL read by PostgreSQL's own parser (pglast): one SELECT, the tables it reads, and
-a digest that whitespace and comments do not change."""
+a digest that whitespace and comments do not change. A text read before comes from the cache (see
+cache), without pglast."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import json
 import re
 from dataclasses import dataclass
 
-import pglast
-from pglast import parser
+from .cache import remembered
 
 _LOCATION = re.compile(r',?"location":-?\d+')
 
@@ -27,6 +27,21 @@ class QueryProblem(ValueError):
 
 def read_query(text: str) -> Query:
     """``text`` as one SELECT (WITH … SELECT, VALUES, UNION …), QueryProblem otherwise."""
+    return remembered("queries", text, lambda: _parsed(text), _dump, lambda data: _load(text, data))
+
+
+def _dump(query: Query) -> dict:
+    return {"digest": query.digest, "reads": sorted([list(relation) for relation in query.reads], key=str)}
+
+
+def _load(text: str, data: dict) -> Query:
+    return Query(text=text, digest=data["digest"], reads=frozenset((schema, table) for schema, table in data["reads"]))
+
+
+def _parsed(text: str) -> Query:
+    import pglast
+    from pglast import parser
+
     try:
         tree = json.loads(parser.parse_sql_json(text))
     except pglast.parser.ParseError as error:

@@ -16,18 +16,12 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from ..errors import AnalysisLibError
+from ..errors import CatalogError
 from ..defaults import DEFAULT_LOCK_TIMEOUT, TYPE_NAMES
 
-CATALOG_FILE = "datasets.yml"
-RAW_DATA = PurePosixPath("data/raw")
 _NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 _RESERVED_SCHEMAS = {"catalog", "catalog_staging", "information_schema", "workbench_admin"}
-
-
-class CatalogError(AnalysisLibError):
-    """datasets.yml cannot be read, or an entry cannot be built; the message names the file, entry and field."""
 
 
 class _Strict(BaseModel):
@@ -238,6 +232,11 @@ def read_catalog(path: str | Path, *, unpinned: bool = False) -> Catalog:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
+    return parse_catalog(text, path, unpinned=unpinned)
+
+
+def parse_catalog(text: str, path: Path, *, unpinned: bool = False) -> Catalog:
+    """``text``, read from ``path``, as a Catalog (see read_catalog)."""
     try:
         data = yaml.load(text, Loader=_NoRepeatedKeys)
     except yaml.YAMLError as error:

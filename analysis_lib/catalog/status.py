@@ -7,18 +7,18 @@ import json
 from pathlib import Path
 
 from .. import pg
+from ..errors import CatalogError
 from . import provenance
 from .sql import run
 from .plan import UP_TO_DATE, Plan, make_plan
-from .spec import CATALOG_FILE, read_catalog
+from .recipes import read_declared
 
 ORPHANED = "orphaned"
 
 
 def read_plan(root: Path, conn, *, verify: bool = False) -> Plan:
     """What datasets.yml declares against what the database holds and records."""
-    catalog = read_catalog(root / CATALOG_FILE)
-    return make_plan(catalog, root, provenance.recorded(conn), provenance.existing_tables(conn), verify=verify,
+    return make_plan(read_declared(root), root, provenance.recorded(conn), provenance.existing_tables(conn), verify=verify,
                      hashes=provenance.file_hashes(conn))
 
 
@@ -27,7 +27,7 @@ def status_rows(root: str | Path = ".", *, verify: bool = False) -> list[dict]:
         plan = read_plan(Path(root).resolve(), conn, verify=verify)
         built = {table: facts["built_at"] for table, facts in _last_builds(conn).items()}
     rows = [
-        {"entry": step.name, "table": step.qualified, "kind": step.entry.kind if not step.entry.sql else step.entry.materialized,
+        {"entry": step.name, "table": step.qualified, "kind": step.recipe.kind if not step.recipe.sql else step.recipe.materialized,
          "state": step.state, "why": "; ".join(step.reasons), "inputs": list(step.inputs),
          "build": step.recorded.build_id if step.recorded else None, "built_at": built.get((step.schema, step.table))}
         for step in plan.steps.values()
@@ -73,17 +73,15 @@ def lineage(name: str, root: str | Path = "."):
         plan = read_plan(Path(root).resolve(), conn)
         recorded = _last_builds(conn)
     if name not in plan.steps:
-        from .spec import CatalogError
-
         raise CatalogError(f"no entry {name} in datasets.yml (entries: {', '.join(plan.steps)})")
     wanted = _upstream(plan, name)
     rows = []
     for step in (s for n, s in plan.steps.items() if n in wanted):
-        entry = step.entry
-        source = entry.sql or entry.url or f"data/raw/{entry.path}"
+        recipe = step.recipe
+        source = recipe.sql or recipe.url or f"data/raw/{recipe.path}"
         facts = recorded.get((step.schema, step.table), {})
         rows.append({
-            "entry": step.name, "table": step.qualified, "kind": entry.materialized if entry.sql else "table",
+            "entry": step.name, "table": step.qualified, "kind": recipe.materialized if recipe.sql else "table",
             "source": source, "inputs": list(step.inputs), "outside": list(step.outside), "state": step.state,
             "sha256": facts.get("sha256"), "rows": facts.get("rows"), "build": facts.get("build_id"), "built_at": facts.get("built_at"),
         })

@@ -722,8 +722,9 @@ def test_a_view_entry_keeps_the_grants_given_to_it_by_hand(project):
     assert project.query(f"SELECT has_table_privilege('public', '{project.schema}.overview', 'SELECT')") == [(True,)]
 
 
-def test_status_and_a_no_op_build_talk_to_the_database_without_sqlalchemy(project):
-    """What keeps them quick: they connect through psycopg alone (analysis_lib.pg)."""
+def test_status_and_a_no_op_build_import_neither_sqlalchemy_nor_pydantic_nor_pglast(project):
+    """What keeps them quick: they connect through psycopg alone (analysis_lib.pg) and take the
+    validated datasets.yml and the parsed SQL from the cache the build filled (catalog.cache)."""
     small_catalog(project)
     assert project.build().ok
     script = (
@@ -732,8 +733,14 @@ def test_status_and_a_no_op_build_talk_to_the_database_without_sqlalchemy(projec
         "from analysis_lib.catalog.status import status_rows\n"
         f"rows = status_rows({str(project.root)!r})\n"
         f"result = build({str(project.root)!r}, echo=lambda line: None)\n"
-        "print(sorted({row['state'] for row in rows}), result.built, 'sqlalchemy' in sys.modules)\n"
+        "print(sorted({row['state'] for row in rows}), result.built,"
+        " sorted(name for name in ('sqlalchemy', 'pydantic', 'pglast', 'yaml') if name in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["['up", "to", "date']", "[]", "False"]
+    assert done.stdout.split() == ["['up", "to", "date']", "[]", "[]"]
+    edited = project.root / "sql" / "overview.sql"  # a recipe edited: parsed again, and seen
+    edited.write_text(edited.read_text().replace("AS containers", "AS containers_in_buurt"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["['stale',", "'up", "to", "date']", "['overview']", "['pglast',", "'pydantic',", "'sqlalchemy',", "'yaml']"]

@@ -9,6 +9,7 @@ import pytest
 from analysis_lib.catalog.fingerprints import Fingerprint, reasons
 from analysis_lib.catalog.plan import make_plan
 from analysis_lib.catalog.queries import QueryProblem, read_query
+from analysis_lib.catalog.recipes import read_declared
 from analysis_lib.catalog.spec import CatalogError, published_schema_text, read_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,20 +118,20 @@ def _project(tmp_path: Path, entries: str, files: dict[str, str]) -> Path:
 def test_entries_are_ordered_by_what_they_read_and_a_circle_is_refused(tmp_path):
     root = _project(tmp_path, "  c:\n    sql: c.sql\n  b:\n    sql: b.sql\n  a:\n    path: a.csv\n  d:\n    sql: d.sql\n    depends_on: [c]\n",
                     {"c.sql": "SELECT * FROM b", "b.sql": "SELECT * FROM public.a", "data/raw/a.csv": "x\n1\n", "d.sql": "SELECT 1"})
-    plan = make_plan(read_catalog(root / "datasets.yml"), root, [], set())
+    plan = make_plan(read_declared(root), root, [], set())
     assert list(plan.steps) == ["a", "b", "c", "d"]
     assert plan.downstream("b") == ["c", "d"]
     assert plan.selected([], ["b"]) == ["b", "c", "d"]
     assert plan.selected(["a"], []) == ["a"]
     (root / "b.sql").write_text("SELECT * FROM c")
     with pytest.raises(CatalogError, match="in a circle: (b -> c -> b|c -> b -> c)"):
-        make_plan(read_catalog(root / "datasets.yml"), root, [], set())
+        make_plan(read_declared(root), root, [], set())
 
 
 def test_a_missing_file_makes_its_entry_and_its_dependents_unbuildable_not_the_others(tmp_path):
     root = _project(tmp_path, "  a:\n    path: gone.csv\n  b:\n    sql: b.sql\n  c:\n    path: c.csv\n",
                     {"b.sql": "SELECT * FROM a", "data/raw/c.csv": "x\n1\n"})
-    plan = make_plan(read_catalog(root / "datasets.yml"), root, [], set())
+    plan = make_plan(read_declared(root), root, [], set())
     assert plan.steps["a"].state == "cannot be built" and "gone.csv" in plan.steps["a"].reasons[0]
     assert plan.steps["b"].state == "cannot be built" and "input a" in plan.steps["b"].reasons[0]
     assert plan.steps["c"].state == "missing"

@@ -1,0 +1,95 @@
+"""datasets.yml as the planner reads it: for each entry, its table, where its data comes from, what
+it depends on, the options that change what is stored and its checks' digest, as plain data.
+
+They come from the entries pydantic validates (spec), through the cache (see cache): a status or a
+no-op build of an unchanged datasets.yml plans without importing pydantic. Making a table needs the
+whole entry: ``Declared.entries`` validates the same text again on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from ..errors import CatalogError
+from . import fingerprints as fp
+from .cache import remembered
+
+if TYPE_CHECKING:
+    from .spec import Catalog, Entry
+
+CATALOG_FILE = "datasets.yml"
+RAW_DATA = PurePosixPath("data/raw")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    schema: str
+    table: str
+    kind: str  # file, download or derived (see spec.Entry.kind)
+    materialized: str  # table, view or materialized view
+    path: str | None
+    url: str | None
+    sha256: str | None
+    file: str | None
+    member: str | None
+    sql: str | None
+    amsterdam_schema: str | None
+    depends_on: tuple[str, ...]
+    options: dict  # what changes the stored table (fingerprints.options_of)
+    checks: str  # their digest (fingerprints.checks_digest)
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What datasets.yml declares: its text and each entry's recipe, in the file's order."""
+
+    path: Path
+    text: str
+    recipes: dict[str, Recipe]
+
+    @functools.cached_property
+    def entries(self) -> dict[str, Entry]:
+        from .spec import parse_catalog
+
+        return dict(parse_catalog(self.text, self.path).datasets)
+
+
+def read_declared(root: Path) -> Declared:
+    """The project's datasets.yml; CatalogError naming the file, line and field of its problems."""
+    path = root / CATALOG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
+    recipes = remembered("recipes", text, lambda: _recipes_of(text, path), _dump, _load)
+    return Declared(path, text, {recipe.name: recipe for recipe in recipes})
+
+
+def _recipes_of(text: str, path: Path) -> list[Recipe]:
+    from .spec import parse_catalog
+
+    catalog = parse_catalog(text, path)
+    return [recipe_of(name, catalog) for name in catalog.datasets]
+
+
+def recipe_of(name: str, catalog: Catalog) -> Recipe:
+    entry = catalog.datasets[name]
+    schema, table = catalog.table_of(name)
+    return Recipe(
+        name=name, schema=schema, table=table, kind=entry.kind, materialized=entry.materialized, path=entry.path,
+        url=entry.url, sha256=entry.sha256, file=entry.file, member=entry.member, sql=entry.sql,
+        amsterdam_schema=entry.amsterdam_schema, depends_on=tuple(entry.depends_on), options=fp.options_of(entry),
+        checks=fp.checks_digest(entry),
+    )
+
+
+def _dump(recipes: list[Recipe]) -> list[dict]:
+    return [asdict(recipe) for recipe in recipes]
+
+
+def _load(data: list[dict]) -> list[Recipe]:
+    return [Recipe(**{**fields, "depends_on": tuple(fields["depends_on"])}) for fields in data]

@@ -1,0 +1,112 @@
+"""The catalog's cache: datasets.yml's recipes and a derived entry's parsed SQL are worked out once per
+text; what comes from the cache is what working them out gives, a changed text is worked out again,
+and a cache that is damaged or cannot be written changes nothing but the time."""
+
+from pathlib import Path
+
+import pytest
+
+from analysis_lib.catalog import cache, queries, spec
+from analysis_lib.catalog.recipes import read_declared
+from analysis_lib.errors import CatalogError
+
+CATALOG = """\
+datasets:
+  buurten:
+    path: buurten.csv
+    column_types: {code: text}
+    checks: [{unique: [code]}]
+  per_buurt:
+    sql: per_buurt.sql
+    schema: stats
+    depends_on: [buurten]
+  download:
+    url: https://example.org/data/meldingen.csv
+    sha256: "%s"
+""" % ("0" * 64)
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "datasets.yml").write_text(CATALOG, encoding="utf-8")
+    return root
+
+
+def _cached_files(root: Path) -> list[Path]:
+    return sorted((root.parent / "cache" / "analysis-lib").rglob("*.json"))
+
+
+def _refuse_to_work_it_out(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("worked out again, not taken from the cache")
+
+    monkeypatch.setattr(spec, "parse_catalog", refuse)
+    monkeypatch.setattr(queries, "_parsed", refuse)
+
+
+def test_recipes_from_the_cache_are_the_ones_worked_out(project, monkeypatch):
+    fresh = read_declared(project).recipes
+    assert len(_cached_files(project)) == 1
+    assert fresh["buurten"].options == {"path": "buurten.csv", "column_types": {"code": "text"}}
+    assert (fresh["per_buurt"].schema, fresh["per_buurt"].table, fresh["per_buurt"].depends_on) == ("stats", "per_buurt", ("buurten",))
+    _refuse_to_work_it_out(monkeypatch)
+    cached = read_declared(project)
+    assert cached.recipes == fresh
+    assert list(cached.recipes) == ["buurten", "per_buurt", "download"]  # the file's order, which the plan keeps
+
+
+def test_the_whole_entries_are_validated_from_the_same_text(project):
+    declared = read_declared(project)
+    (project / "datasets.yml").write_text("datasets: {}\n", encoding="utf-8")  # what the plan read is what is made
+    assert declared.entries["buurten"].column_types == {"code": "text"}
+    assert declared.entries["download"].sha256 == "0" * 64
+
+
+def test_an_edited_catalog_is_read_again_and_its_errors_are_not_hidden_by_the_cache(project):
+    read_declared(project)
+    path = project / "datasets.yml"
+    path.write_text(CATALOG.replace("{code: text}", "{code: integer}"), encoding="utf-8")
+    assert read_declared(project).recipes["buurten"].options["column_types"] == {"code": "integer"}
+    path.write_text(CATALOG.replace("column_types", "column_typo"), encoding="utf-8")
+    with pytest.raises(CatalogError, match=r"datasets.yml:4: datasets.buurten.column_typo: unknown field; did you mean column_types\?"):
+        read_declared(project)
+    assert len(_cached_files(project)) == 2  # the refused one is not kept
+
+
+@pytest.mark.parametrize("damage", ["", "{not json", '{"digest": 1}', '[{"name": "buurten"}]', "[1, 2]"])
+def test_a_damaged_cache_is_worked_out_again(project, damage):
+    fresh = read_declared(project).recipes
+    query = queries.read_query("SELECT b.code FROM stats.buurten b JOIN public.wijken w USING (wijk)")
+    for stored in _cached_files(project):
+        stored.write_text(damage, encoding="utf-8")
+    assert read_declared(project).recipes == fresh
+    again = queries.read_query("SELECT b.code FROM stats.buurten b JOIN public.wijken w USING (wijk)")
+    assert again == query and again.reads == {("stats", "buurten"), ("public", "wijken")}
+    assert all(stored.read_text(encoding="utf-8") != damage for stored in _cached_files(project))  # and stored whole again
+
+
+def test_a_cache_that_cannot_be_written_only_costs_time(project, monkeypatch, tmp_path):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    assert read_declared(project).recipes["buurten"].path == "buurten.csv"
+    assert queries.read_query("SELECT 1 FROM t").reads == {(None, "t")}
+
+
+def test_a_relative_cache_home_is_ignored_as_xdg_says(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/cache")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert cache.folder() == tmp_path / ".cache" / "analysis-lib"
+
+
+def test_a_query_is_parsed_once_per_text(project, monkeypatch):
+    text = "WITH recent AS (SELECT * FROM meldingen WHERE jaar = 2024) SELECT buurt, count(*) FROM recent GROUP BY buurt"
+    parsed = queries.read_query(text)
+    _refuse_to_work_it_out(monkeypatch)
+    assert queries.read_query(text) == parsed
+    assert parsed.reads == {(None, "meldingen")}  # the CTE is not a table
+    with pytest.raises(AssertionError, match="worked out again"):
+        queries.read_query(text + " -- a comment is another text")
