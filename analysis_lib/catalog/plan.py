@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from ..errors import CatalogError
 from . import fingerprints as fp
-from .amsterdam_schema import read_definition
 from .queries import Query, QueryProblem, read_query
 from .recipes import RAW_DATA, Declared, Recipe
 
@@ -82,6 +81,7 @@ class Plan:
     steps: dict[str, Step]  # in dependency order
     dependents: dict[str, set[str]]
     orphans: list[Recorded]  # tables the catalog made that no entry declares any more
+    declared: Declared = field(repr=False)  # what was planned from
 
     def downstream(self, name: str) -> list[str]:
         seen, todo = [], [name]
@@ -135,9 +135,9 @@ def make_plan(declared: Declared, root: Path, recorded: list[Recorded], existing
             step.state, step.reasons = BROKEN, [problems[step.name]]
         else:
             _judge(step, root, ordered, existing, verify, hashes)
-    declared, schemas = set(tables), {schema for schema, _ in tables}
-    orphans = [r for r in recorded if (r.schema, r.table) not in declared and (r.schema, r.table) in existing and r.schema in schemas]
-    return Plan(ordered, dependents, orphans)
+    schemas = {schema for schema, _ in tables}
+    orphans = [r for r in recorded if (r.schema, r.table) not in tables and (r.schema, r.table) in existing and r.schema in schemas]
+    return Plan(ordered, dependents, orphans, declared)
 
 
 def _query_of(root: Path, recipe: Recipe) -> Query:
@@ -242,6 +242,8 @@ def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool, h
         components["loader"] = fp.LOADER_VERSION
         components["file"] = _source_digest(step, root, verify, hashes)
         if recipe.amsterdam_schema:
+            from .amsterdam_schema import read_definition
+
             components["schema_definition"] = read_definition(root / recipe.amsterdam_schema, recipe.amsterdam_schema).digest
     return fp.Fingerprint(components, recipe.checks)
 

@@ -3,7 +3,8 @@ it depends on, the options that change what is stored and its checks' digest, as
 
 They come from the entries pydantic validates (spec), through the cache (see cache): a status or a
 no-op build of an unchanged datasets.yml plans without importing pydantic. Making a table needs the
-whole entry: ``Declared.entries`` validates the same text again on first use.
+whole entry: ``Declared.entries`` validates the same text again, and a build makes nothing unless
+those entries give the recipes it planned with.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from ..errors import CatalogError
+from . import cache
 from . import fingerprints as fp
-from .cache import remembered
 
 if TYPE_CHECKING:
     from .spec import Catalog, Entry
@@ -53,9 +54,15 @@ class Declared:
 
     @functools.cached_property
     def entries(self) -> dict[str, Entry]:
+        """The entries validated in full from the same text; CatalogError if they are not what the
+        recipes say (a cache written by other code under the same key, or by hand)."""
         from .spec import parse_catalog
 
-        return dict(parse_catalog(self.text, self.path).datasets)
+        catalog = parse_catalog(self.text, self.path)
+        if [recipe_of(name, catalog) for name in catalog.datasets] != list(self.recipes.values()):
+            raise CatalogError(f"{self.path}: the cache in {cache.folder()} holds another reading of it than the file gives;"
+                               " delete that folder and build again")
+        return dict(catalog.datasets)
 
 
 def read_declared(root: Path) -> Declared:
@@ -65,7 +72,7 @@ def read_declared(root: Path) -> Declared:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
-    recipes = remembered("recipes", text, lambda: _recipes_of(text, path), _dump, _load)
+    recipes = cache.remembered("recipes", text, lambda: _recipes_of(text, path), _dump, _load)
     return Declared(path, text, {recipe.name: recipe for recipe in recipes})
 
 

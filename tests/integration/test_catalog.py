@@ -722,6 +722,23 @@ def test_a_view_entry_keeps_the_grants_given_to_it_by_hand(project):
     assert project.query(f"SELECT has_table_privilege('public', '{project.schema}.overview', 'SELECT')") == [(True,)]
 
 
+def test_a_build_makes_nothing_when_the_cache_disagrees_with_datasets_yml(project):
+    """The cache decides the plan; the entries a build makes are validated from the file, and must agree."""
+    from analysis_lib.catalog import cache
+
+    small_catalog(project)
+    assert project.build().ok
+    builds = project.query("SELECT count(*) FROM catalog.builds")
+    project.raw("buurten.csv", BUURTEN.replace("Centrum", "Binnenstad"))
+    stored = cache._path("recipes", (project.root / "datasets.yml").read_text(encoding="utf-8"))
+    stored.write_text(stored.read_text(encoding="utf-8").replace('"table": "buurten"', '"table": "wijken"'), encoding="utf-8")
+    with pytest.raises(al.errors.CatalogError, match="holds another reading of it than the file gives"):
+        project.build()
+    assert project.query("SELECT count(*) FROM catalog.builds") == builds
+    assert project.query(f"SELECT naam FROM {project.schema}.buurten WHERE code = '0363'") == [("Centrum",)]
+    assert project.query(f"SELECT to_regclass('{project.schema}.wijken')") == [(None,)]
+
+
 def test_status_and_a_no_op_build_import_neither_sqlalchemy_nor_pydantic_nor_pglast(project):
     """What keeps them quick: they connect through psycopg alone (analysis_lib.pg) and take the
     validated datasets.yml and the parsed SQL from the cache the build filled (catalog.cache)."""

@@ -110,3 +110,13 @@ def test_a_query_is_parsed_once_per_text(project, monkeypatch):
     assert parsed.reads == {(None, "meldingen")}  # the CTE is not a table
     with pytest.raises(AssertionError, match="worked out again"):
         queries.read_query(text + " -- a comment is another text")
+
+
+def test_a_build_makes_nothing_from_a_cache_that_disagrees_with_the_file(project):
+    read_declared(project)
+    [stored] = _cached_files(project)
+    stored.write_text(stored.read_text(encoding="utf-8").replace('"table": "per_buurt"', '"table": "elsewhere"'), encoding="utf-8")
+    declared = read_declared(project)
+    assert declared.recipes["per_buurt"].table == "elsewhere"  # what planning reads: the cache is trusted as its own
+    with pytest.raises(CatalogError, match=r"datasets.yml: the cache in .*analysis-lib holds another reading of it"):
+        declared.entries  # what a build validates before it makes anything
