@@ -106,6 +106,14 @@ class _build_lock:
 
     def __enter__(self) -> psycopg.Connection:
         self.conn = pg.connect()
+        try:
+            self._take()
+        except BaseException:  # interrupted while waiting, or the server went away: nothing is held
+            self.conn.close()
+            raise
+        return self.conn
+
+    def _take(self) -> None:
         key = (provenance.BUILD_LOCK,)
         if not run(self.conn, "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))", key).scalar():
             holder = run(
@@ -116,7 +124,6 @@ class _build_lock:
             who = f"pid {holder[0]}, user {holder[1]}, running {holder[3]}" if holder else "another session"
             self.echo(f"another build is running ({who}); waiting for it to finish")
             run(self.conn, "SELECT pg_advisory_lock(hashtextextended(%s, 0))", key)
-        return self.conn
 
     def __exit__(self, *exc) -> None:
         try:

@@ -9,11 +9,12 @@ that cannot be read or written only makes a run slower.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
 import os
-import tempfile
+import threading
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -57,14 +58,15 @@ def _path(kind: str, text: str) -> Path | None:
 
 
 def _store(path: Path, content: str) -> None:
+    temporary = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, suffix=".tmp", delete=False) as stream:
-            stream.write(content)
-        os.replace(stream.name, path)  # whole or not at all, also with two runs at once
+        temporary.write_text(content, encoding="utf-8")
+        os.replace(temporary, path)  # whole or not at all, also with two runs at once
         _prune(path.parent)
-    except OSError:
-        pass
+    except OSError:  # a cache that cannot be written only costs time
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
 
 
 def _prune(kind_folder: Path) -> None:
