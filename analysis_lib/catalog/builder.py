@@ -77,7 +77,7 @@ def build(root: str | Path = ".", names: list[str] = (), *, downstream_of: list[
         chosen = plan.selected(list(names), list(downstream_of))
         if not force and not any(plan.steps[name].needs_build for name in chosen):
             return BuildResult(None, [Outcome(name, CURRENT) for name in chosen])  # nothing to record
-        plan.declared.entries  # noqa: B018 - validated in full, and against the planned recipes, before anything is made
+        plan.confirm()
         selection = " ".join([*names, *(f"{n}+" for n in downstream_of)]) or "all"
         recipes = sorted({path for step in plan.steps.values() for path in _recipe_files(step) if path})
         build_id = provenance.start_build(lock, root, selection, recipes)

@@ -1,20 +1,22 @@
 """What is slow to work out from a text but always the same for the same text, kept on disk: the
-recipes of a validated datasets.yml and a derived entry's parsed SQL.
+recipes of a validated datasets.yml and the parsed SQL of its derived entries.
 
-A result is found by the sha256 of its text and of the code that works it out (the catalog's source
-and the versions of pydantic, PyYAML and pglast), so a change to either is a miss, never a stale
-answer. The cache lives in ``$XDG_CACHE_HOME/analysis-lib`` (else ``~/.cache/analysis-lib``); one
-that cannot be read or written only makes a run slower.
+A result is found by the sha256 of its text and of the code that works it out (the catalog's
+source, ``defaults.py`` and the versions of pydantic, pydantic-core, PyYAML and pglast), taken when
+this module is imported: a process stores nothing once those files differ from what it runs (a
+``git pull`` under a running kernel), and a change to either is a miss, never another's answer. The
+cache lives in ``$XDG_CACHE_HOME/analysis-lib`` (else ``~/.cache/analysis-lib``), in folders of the
+user's own that no one else may write; one that cannot be used only makes a run slower.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import json
 import os
-import threading
+import stat
+import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -23,15 +25,38 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _READERS = ("pydantic", "pydantic-core", "PyYAML", "pglast")
-_KEPT_PER_KIND = 200  # results of texts since edited are dropped past this many
+_KEPT_PER_KIND = 200  # past this many, the least recently used go
+
+
+def code_sources() -> list[Path]:
+    package = Path(__file__).parent
+    return [*sorted(package.glob("*.py")), package.parent / "defaults.py"]
+
+
+def code_digest() -> str | None:
+    """The digest of the code that works the results out, as it is on disk now (None: unknown)."""
+    digest = hashlib.sha256()
+    try:
+        for source in code_sources():
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+        for reader in _READERS:
+            digest.update(f"{reader} {metadata.version(reader)}\0".encode())
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    return digest.hexdigest()
+
+
+_RUNNING_CODE = code_digest()
 
 
 def remembered(kind: str, text: str, make: Callable[[], T], dump: Callable[[T], object], load: Callable[[object], T]) -> T:
-    """``make()``'s result for ``text``, from the cache when it was made before with the same code."""
+    """``make()``'s result for ``text``, from the cache when it was made before by the same code."""
     path = _path(kind, text)
-    if path is not None:
+    if path is not None and _own_folders(path.parent):
         try:
-            return load(json.loads(path.read_bytes()))
+            result = load(json.loads(path.read_bytes()))
+            os.utime(path)  # used: kept when pruning
+            return result
         except (OSError, ValueError, TypeError, KeyError):  # not there, or not what this code writes
             pass
     result = make()
@@ -50,40 +75,48 @@ def folder() -> Path | None:
 
 
 def _path(kind: str, text: str) -> Path | None:
-    code, where = _code_digest(), folder()
-    if code is None or where is None:
+    where = folder()
+    if _RUNNING_CODE is None or where is None:
         return None
-    key = hashlib.sha256(f"{code}\n".encode() + text.encode()).hexdigest()
+    key = hashlib.sha256(f"{_RUNNING_CODE}\n".encode() + text.encode()).hexdigest()
     return where / kind / f"{key}.json"
 
 
+def _own_folders(kind_folder: Path) -> bool:
+    """The cache's folder and the kind's are directories of this user that no one else may write
+    (not links): what they hold was written by this user's runs."""
+    for folder_path in (kind_folder.parent, kind_folder):
+        try:
+            found = os.lstat(folder_path)
+        except OSError:
+            return False
+        if not stat.S_ISDIR(found.st_mode) or found.st_uid != os.getuid() or found.st_mode & 0o022:
+            return False
+    return True
+
+
 def _store(path: Path, content: str) -> None:
-    temporary = path.with_name(f"{path.stem}.{os.getpid()}-{threading.get_ident()}.tmp")
+    if code_digest() != _RUNNING_CODE:  # the files changed since this process read its code
+        return
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary.write_text(content, encoding="utf-8")
+        path.parent.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.parent.mkdir(exist_ok=True, mode=0o700)
+        if not _own_folders(path.parent):
+            return
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    except OSError:
+        return
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(content)
         os.replace(temporary, path)  # whole or not at all, also with two runs at once
         _prune(path.parent)
-    except OSError:  # a cache that cannot be written only costs time
+    except OSError:  # a full disk: only slower
         with contextlib.suppress(OSError):
-            temporary.unlink(missing_ok=True)
+            os.unlink(temporary)
 
 
 def _prune(kind_folder: Path) -> None:
     found = sorted(kind_folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
     for old in found[_KEPT_PER_KIND:]:
         old.unlink(missing_ok=True)
-
-
-@functools.cache
-def _code_digest() -> str | None:
-    package = Path(__file__).parent
-    digest = hashlib.sha256()
-    try:
-        for source in [*sorted(package.glob("*.py")), package.parent / "defaults.py"]:
-            digest.update(source.name.encode() + b"\0" + source.read_bytes())
-        for reader in _READERS:
-            digest.update(f"{reader} {metadata.version(reader)}\0".encode())
-    except (OSError, metadata.PackageNotFoundError):
-        return None
-    return digest.hexdigest()

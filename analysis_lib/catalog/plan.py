@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import CatalogError
+from . import cache
 from . import fingerprints as fp
-from .queries import Query, QueryProblem, read_query
+from .queries import Query, QueryProblem, parse_query, read_query
 from .recipes import RAW_DATA, Declared, Recipe
 
 if TYPE_CHECKING:
@@ -104,6 +105,15 @@ class Plan:
         for name in downstream_of:
             chosen.update(self.downstream(name))
         return [n for n in self.steps if n in chosen]
+
+    def confirm(self) -> None:
+        """Read datasets.yml and each recipe's SQL again, without the cache: CatalogError unless they
+        give what this plan was made from. A build calls it before it makes anything."""
+        self.declared.confirm()
+        for step in self.steps.values():
+            if step.query is not None and parse_query(step.query.text) != step.query:
+                raise CatalogError(f"{step.recipe.sql}: the cache in {cache.folder()} holds another reading of it than the"
+                                   " file gives; delete that folder and build again")
 
 
 def make_plan(declared: Declared, root: Path, recorded: list[Recorded], existing: dict[tuple[str, str], tuple], *,
@@ -288,10 +298,10 @@ def companions(root: Path, relative: str) -> list[str]:
     return sorted(str(path.parent / other.name) for other in found)
 
 
-def source_path(root: Path, recipe: Recipe | Entry) -> Path:
-    """Where an entry's file is (or a download goes); the recipe or the entry, which say the same."""
-    if recipe.url is not None:
+def source_path(root: Path, entry: Entry) -> Path:
+    """Where an entry's file is (or a download goes)."""
+    if entry.url is not None:
         from urllib.parse import urlparse
 
-        return root / RAW_DATA / (recipe.file or Path(urlparse(recipe.url).path).name)
-    return root / RAW_DATA / recipe.path
+        return root / RAW_DATA / (entry.file or Path(urlparse(entry.url).path).name)
+    return root / RAW_DATA / entry.path

@@ -26,8 +26,9 @@ class QueryProblem(ValueError):
 
 
 def read_query(text: str) -> Query:
-    """``text`` as one SELECT (WITH … SELECT, VALUES, UNION …), QueryProblem otherwise."""
-    return remembered("queries", text, lambda: _parsed(text), _dump, lambda data: _load(text, data))
+    """``text`` as one SELECT (WITH … SELECT, VALUES, UNION …), QueryProblem otherwise; from the cache
+    when this text was read before (a recipe's SQL, read on every plan)."""
+    return remembered("queries", text, lambda: parse_query(text), _dump, lambda data: _load(text, data))
 
 
 def _dump(query: Query) -> dict:
@@ -38,7 +39,8 @@ def _load(text: str, data: dict) -> Query:
     return Query(text=text, digest=data["digest"], reads=frozenset((schema, table) for schema, table in data["reads"]))
 
 
-def _parsed(text: str) -> Query:
+def parse_query(text: str) -> Query:
+    """read_query without the cache: for a text read once (a check's), or to confirm what it holds."""
     import pglast
     from pglast import parser
 

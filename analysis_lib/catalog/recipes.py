@@ -3,8 +3,8 @@ it depends on, the options that change what is stored and its checks' digest, as
 
 They come from the entries pydantic validates (spec), through the cache (see cache): a status or a
 no-op build of an unchanged datasets.yml plans without importing pydantic. Making a table needs the
-whole entry: ``Declared.entries`` validates the same text again, and a build makes nothing unless
-those entries give the recipes it planned with.
+whole entry (``Declared.entries``, validated from the same text); a build first confirms that the
+entries give the recipes it planned with (``Declared.confirm``).
 """
 
 from __future__ import annotations
@@ -35,8 +35,6 @@ class Recipe:
     path: str | None
     url: str | None
     sha256: str | None
-    file: str | None
-    member: str | None
     sql: str | None
     amsterdam_schema: str | None
     depends_on: tuple[str, ...]
@@ -52,45 +50,55 @@ class Declared:
     text: str
     recipes: dict[str, Recipe]
 
-    @functools.cached_property
+    @property
     def entries(self) -> dict[str, Entry]:
-        """The entries validated in full from the same text; CatalogError if they are not what the
-        recipes say (a cache written by other code under the same key, or by hand)."""
-        from .spec import parse_catalog
+        """The entries as pydantic validates them, from the same text (what making a table needs)."""
+        return self._catalog.datasets
 
-        catalog = parse_catalog(self.text, self.path)
-        if [recipe_of(name, catalog) for name in catalog.datasets] != list(self.recipes.values()):
+    def confirm(self) -> None:
+        """CatalogError unless the text, validated in full, gives the recipes (which may come from the
+        cache: one written by other code under the same key, or by hand)."""
+        if _dump(_recipes_of(self._catalog)) != _dump(list(self.recipes.values())):
             raise CatalogError(f"{self.path}: the cache in {cache.folder()} holds another reading of it than the file gives;"
                                " delete that folder and build again")
-        return dict(catalog.datasets)
+
+    @functools.cached_property
+    def _catalog(self) -> Catalog:
+        return _parsed(self.text, self.path)
 
 
 def read_declared(root: Path) -> Declared:
     """The project's datasets.yml; CatalogError naming the file, line and field of its problems."""
     path = root / CATALOG_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
-    recipes = cache.remembered("recipes", text, lambda: _recipes_of(text, path), _dump, _load)
+    text = catalog_text(path)
+    recipes = cache.remembered("recipes", text, lambda: _recipes_of(_parsed(text, path)), _dump, _load)
     return Declared(path, text, {recipe.name: recipe for recipe in recipes})
 
 
-def _recipes_of(text: str, path: Path) -> list[Recipe]:
+def catalog_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
+
+
+def _parsed(text: str, path: Path) -> Catalog:
     from .spec import parse_catalog
 
-    catalog = parse_catalog(text, path)
-    return [recipe_of(name, catalog) for name in catalog.datasets]
+    return parse_catalog(text, path)
 
 
-def recipe_of(name: str, catalog: Catalog) -> Recipe:
+def _recipes_of(catalog: Catalog) -> list[Recipe]:
+    return [_recipe_of(name, catalog) for name in catalog.datasets]
+
+
+def _recipe_of(name: str, catalog: Catalog) -> Recipe:
     entry = catalog.datasets[name]
     schema, table = catalog.table_of(name)
     return Recipe(
         name=name, schema=schema, table=table, kind=entry.kind, materialized=entry.materialized, path=entry.path,
-        url=entry.url, sha256=entry.sha256, file=entry.file, member=entry.member, sql=entry.sql,
-        amsterdam_schema=entry.amsterdam_schema, depends_on=tuple(entry.depends_on), options=fp.options_of(entry),
-        checks=fp.checks_digest(entry),
+        url=entry.url, sha256=entry.sha256, sql=entry.sql, amsterdam_schema=entry.amsterdam_schema,
+        depends_on=tuple(entry.depends_on), options=fp.options_of(entry), checks=fp.checks_digest(entry),
     )
 
 

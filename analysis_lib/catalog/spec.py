@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from ..errors import CatalogError
 from ..defaults import DEFAULT_LOCK_TIMEOUT, TYPE_NAMES
+from .recipes import catalog_text
 
 _NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -25,7 +26,7 @@ _RESERVED_SCHEMAS = {"catalog", "catalog_staging", "information_schema", "workbe
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # .nan marks nothing, and jsonb holds no NaN
 
 
 class RowCount(_Strict):
@@ -113,7 +114,7 @@ class Entry(_Strict):
     # run once the data is in, before it replaces anything
     checks: list[Check] = Field(default_factory=list)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_origin(self, info: ValidationInfo) -> Entry:
@@ -131,7 +132,8 @@ class Entry(_Strict):
                 raise ValueError(f"an sql entry takes no file options ({', '.join(loader_options or ['amsterdam_schema/member'])})")
         if self.url is None and (self.file or self.headers or self.sha256):
             raise ValueError("file, headers and sha256 are for url entries")
-        if self.url is not None and re.search(r"(?i)[?&][^=&]*(token|key|secret|password|signature)[^=&]*=", self.url):
+        if self.url is not None and (re.search(r"(?i)[?&][^=&]*(token|key|secret|password|signature)[^=&]*=", self.url)
+                                     or urlparse(self.url).username is not None):  # https://user:password@host/…
             raise ValueError("the url holds a secret: pass it in headers: as ${env:VARIABLE} (a url is written to provenance)")
         if self.url is not None and not self.file and urlparse(self.url).path.rpartition("/")[2] == "":
             raise ValueError("the url ends without a file name: give file: (the name it gets under data/raw)")
@@ -228,11 +230,7 @@ def read_catalog(path: str | Path, *, unpinned: bool = False) -> Catalog:
     """datasets.yml as a Catalog; CatalogError naming the file, line and field of the first problems.
     ``unpinned``: url entries may lack their sha256 (fetch --update pins them)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
-    return parse_catalog(text, path, unpinned=unpinned)
+    return parse_catalog(catalog_text(path), path, unpinned=unpinned)
 
 
 def parse_catalog(text: str, path: Path, *, unpinned: bool = False) -> Catalog:

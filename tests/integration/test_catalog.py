@@ -722,17 +722,26 @@ def test_a_view_entry_keeps_the_grants_given_to_it_by_hand(project):
     assert project.query(f"SELECT has_table_privilege('public', '{project.schema}.overview', 'SELECT')") == [(True,)]
 
 
-def test_a_build_makes_nothing_when_the_cache_disagrees_with_datasets_yml(project):
-    """The cache decides the plan; the entries a build makes are validated from the file, and must agree."""
+@pytest.mark.parametrize("reading", ["recipes", "queries"])
+def test_a_build_makes_nothing_when_the_cache_disagrees_with_the_files(project, reading):
+    """The cache decides the plan; a build reads datasets.yml and the SQL again first, and they must agree."""
     from analysis_lib.catalog import cache
 
     small_catalog(project)
     assert project.build().ok
     builds = project.query("SELECT count(*) FROM catalog.builds")
     project.raw("buurten.csv", BUURTEN.replace("Centrum", "Binnenstad"))
-    stored = cache._path("recipes", (project.root / "datasets.yml").read_text(encoding="utf-8"))
-    stored.write_text(stored.read_text(encoding="utf-8").replace('"table": "buurten"', '"table": "wijken"'), encoding="utf-8")
-    with pytest.raises(al.errors.CatalogError, match="holds another reading of it than the file gives"):
+    if reading == "recipes":  # another table for buurten
+        stored = cache._path("recipes", (project.root / "datasets.yml").read_text(encoding="utf-8"))
+        wrong = stored.read_text(encoding="utf-8").replace('"table": "buurten"', '"table": "wijken"')
+        says = "datasets.yml: the cache in .* holds another reading of it than the file gives"
+    else:  # per_buurt reading no meldingen, so not stale when they change
+        stored = cache._path("queries", (project.root / "sql" / "per_buurt.sql").read_text(encoding="utf-8"))
+        wrong = stored.read_text(encoding="utf-8").replace(f'["{project.schema}", "meldingen"]', f'["{project.schema}", "elders"]')
+        says = "sql/per_buurt.sql: the cache in .* holds another reading of it than the file gives"
+    assert wrong != stored.read_text(encoding="utf-8")
+    stored.write_text(wrong, encoding="utf-8")
+    with pytest.raises(al.errors.CatalogError, match=says):
         project.build()
     assert project.query("SELECT count(*) FROM catalog.builds") == builds
     assert project.query(f"SELECT naam FROM {project.schema}.buurten WHERE code = '0363'") == [("Centrum",)]
@@ -744,6 +753,24 @@ def test_status_and_a_no_op_build_import_neither_sqlalchemy_nor_pydantic_nor_pgl
     validated datasets.yml and the parsed SQL from the cache the build filled (catalog.cache)."""
     small_catalog(project)
     assert project.build().ok
+    done = _status_then_build_in_a_new_process(project)
+    assert done == ["['up", "to", "date']", "[]", "[]"]
+
+
+def test_a_recipe_edited_after_its_reading_was_cached_is_read_again_and_rebuilt(project):
+    small_catalog(project)
+    assert project.build().ok
+    edited = project.root / "sql" / "overview.sql"
+    edited.write_text(edited.read_text().replace("AS containers", "AS containers_in_buurt"))
+    done = _status_then_build_in_a_new_process(project)
+    assert done == ["['stale',", "'up", "to", "date']", "['overview']", "['pglast',", "'pydantic',", "'sqlalchemy',", "'yaml']"]
+    assert [c for c, in project.query(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = :s AND table_name = 'overview' ORDER BY ordinal_position",
+        {"s": project.schema})] == ["code", "meldingen", "containers_in_buurt"]
+
+
+def _status_then_build_in_a_new_process(project) -> list[str]:
+    """The states status saw, what the build built, and which of the slow imports the process made."""
     script = (
         "import sys\n"
         "from analysis_lib.catalog.builder import build\n"
@@ -755,9 +782,6 @@ def test_status_and_a_no_op_build_import_neither_sqlalchemy_nor_pydantic_nor_pgl
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["['up", "to", "date']", "[]", "[]"]
-    edited = project.root / "sql" / "overview.sql"  # a recipe edited: parsed again, and seen
-    edited.write_text(edited.read_text().replace("AS containers", "AS containers_in_buurt"))
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["['stale',", "'up", "to", "date']", "['overview']", "['pglast',", "'pydantic',", "'sqlalchemy',", "'yaml']"]
+    return done.stdout.split()
+
+

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from analysis_lib.catalog import cache, queries, spec
+from analysis_lib.catalog.plan import make_plan
 from analysis_lib.catalog.recipes import read_declared
 from analysis_lib.errors import CatalogError
 
@@ -44,7 +45,7 @@ def _refuse_to_work_it_out(monkeypatch):
         raise AssertionError("worked out again, not taken from the cache")
 
     monkeypatch.setattr(spec, "parse_catalog", refuse)
-    monkeypatch.setattr(queries, "_parsed", refuse)
+    monkeypatch.setattr(queries, "parse_query", refuse)
 
 
 def test_recipes_from_the_cache_are_the_ones_worked_out(project, monkeypatch):
@@ -112,11 +113,89 @@ def test_a_query_is_parsed_once_per_text(project, monkeypatch):
         queries.read_query(text + " -- a comment is another text")
 
 
-def test_a_build_makes_nothing_from_a_cache_that_disagrees_with_the_file(project):
+def test_confirming_reads_the_file_again_and_refuses_a_cache_that_disagrees(project):
     read_declared(project)
     [stored] = _cached_files(project)
     stored.write_text(stored.read_text(encoding="utf-8").replace('"table": "per_buurt"', '"table": "elsewhere"'), encoding="utf-8")
     declared = read_declared(project)
     assert declared.recipes["per_buurt"].table == "elsewhere"  # what planning reads: the cache is trusted as its own
     with pytest.raises(CatalogError, match=r"datasets.yml: the cache in .*analysis-lib holds another reading of it"):
-        declared.entries  # what a build validates before it makes anything
+        declared.confirm()  # what a build does before it makes anything
+
+
+def test_the_key_is_the_code_that_reads_and_the_versions_of_its_libraries(monkeypatch):
+    names = {source.name for source in cache.code_sources()}
+    assert {"spec.py", "recipes.py", "fingerprints.py", "queries.py", "cache.py", "defaults.py"} <= names
+    running = cache.code_digest()
+    assert running == cache._RUNNING_CODE
+    real_version = cache.metadata.version
+    monkeypatch.setattr(cache.metadata, "version", lambda name: "9.9" if name == "pglast" else real_version(name))
+    assert cache.code_digest() != running
+
+
+def test_a_process_whose_code_changed_on_disk_stores_nothing(project, monkeypatch):
+    monkeypatch.setattr(cache, "_RUNNING_CODE", "the code as it was when this process started")
+    assert read_declared(project).recipes["buurten"].path == "buurten.csv"
+    assert _cached_files(project) == []
+
+
+@pytest.mark.parametrize("shared", ["group-writable", "a link"])
+def test_a_cache_folder_others_could_write_is_not_read(project, tmp_path, shared):
+    fresh = read_declared(project).recipes
+    [stored] = _cached_files(project)
+    stored.write_text(stored.read_text(encoding="utf-8").replace('"table": "per_buurt"', '"table": "elsewhere"'), encoding="utf-8")
+    folder = stored.parent.parent
+    if shared == "group-writable":
+        folder.chmod(0o775)
+    else:
+        moved = tmp_path / "elsewhere"
+        folder.rename(moved)
+        folder.symlink_to(moved)
+    assert read_declared(project).recipes == fresh
+
+
+def test_a_write_that_fails_leaves_no_temporary_file(project):
+    key_path = cache._path("recipes", (project / "datasets.yml").read_text(encoding="utf-8"))
+    key_path.mkdir(parents=True)  # where the file goes is a folder: os.replace fails
+    key_path.parent.chmod(0o700)
+    key_path.parent.parent.chmod(0o700)
+    assert read_declared(project).recipes["buurten"].path == "buurten.csv"
+    assert [p.name for p in key_path.parent.iterdir()] == [key_path.name]
+
+
+GOLDEN_CATALOG = """\
+datasets:
+  buurten:
+    path: buurten.csv
+    crs: 28992
+    x: x
+    y: y
+    column_types: {code: text}
+    null_values: ["-", 0, 9.5]
+    primary_key: [code]
+    lock_timeout: 30
+    checks: [{unique: [code]}, {rows: {min: 1}}, {geometry: {type: Point, srid: 28992}}]
+  per_code:
+    sql: sql/per_code.sql
+    materialized: materialized view
+"""
+
+
+def test_fingerprints_are_the_ones_builds_recorded_before_and_the_same_from_the_cache(tmp_path, monkeypatch):
+    """Fingerprints as analysis-lib 0.1.0 made them before the cache: if these change, every table a
+    user built turns stale (which a new loader version means to do, and nothing else should)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "buurten.csv").write_bytes(b"code;naam;x;y\n0363;Centrum;121000;487000\n")
+    (tmp_path / "sql").mkdir()
+    (tmp_path / "sql" / "per_code.sql").write_text("-- per code\nSELECT code, count(*) AS n FROM buurten GROUP BY code\n")
+    (tmp_path / "datasets.yml").write_text(GOLDEN_CATALOG, encoding="utf-8")
+    for _ in ("worked out", "from the cache"):
+        steps = make_plan(read_declared(tmp_path), tmp_path, [], {}).steps
+        assert {name: (step.fingerprint.data, step.fingerprint.checks) for name, step in steps.items()} == {
+            "buurten": ("119cf0a3c16b0332fb3e2d6ae92b6f9ae0b3c7c434990a4dc0ac928fa6379dd1",
+                        "21ad398de4c13b68483bd0a740cb449f47d3b7ab21ce7a3bea98f0f7cb4dc6b5"),
+            "per_code": ("939b1bcc3df5b7a5dfd6a1814263c1589d746e5adc015659e5f972c27c77b5dd",
+                         "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+        }
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 2

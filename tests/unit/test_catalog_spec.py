@@ -56,6 +56,9 @@ def test_the_projects_own_catalog_is_valid():
         ("datasets:\n  a:\n    path: a.csv\n    column_type: {a: text}\n", 4, "did you mean column_types?"),
         ("datasets:\n  a:\n    path: a.csv\n    checks:\n      - notnull: [a]\n", 5, "datasets.a.checks.0.notnull: unknown field; did you mean not_null?"),
         ("datasets:\n  a:\n    url: https://example.org/a\n    sha256: 1234\n", 4, "put the hash in quotes"),
+        ("datasets:\n  a:\n    url: https://analyst:s3cret@example.org/a.csv\n    sha256: '" + "ab" * 32 + "'\n", 2, "the url holds a secret"),
+        ("datasets:\n  a:\n    url: https://ghp_token@example.org/a.csv\n    sha256: '" + "ab" * 32 + "'\n", 2, "the url holds a secret"),
+        ("datasets:\n  a:\n    path: a.csv\n    null_values: [.nan]\n", 4, "datasets.a.null_values.0"),
     ],
 )
 def test_a_wrong_catalog_is_refused_naming_its_line_and_field(tmp_path, text, line, says):
