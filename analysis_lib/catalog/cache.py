@@ -52,7 +52,7 @@ _RUNNING_CODE = code_digest()
 def remembered(kind: str, text: str, make: Callable[[], T], dump: Callable[[T], object], load: Callable[[object], T]) -> T:
     """``make()``'s result for ``text``, from the cache when it was made before by the same code."""
     path = _path(kind, text)
-    if path is not None and _own_folders(path.parent):
+    if path is not None and _own_folders(path.parent.parent, path.parent):
         try:
             result = load(json.loads(path.read_bytes()))
             os.utime(path)  # used: kept when pruning
@@ -82,10 +82,10 @@ def _path(kind: str, text: str) -> Path | None:
     return where / kind / f"{key}.json"
 
 
-def _own_folders(kind_folder: Path) -> bool:
-    """The cache's folder and the kind's are directories of this user that no one else may write
-    (not links): what they hold was written by this user's runs."""
-    for folder_path in (kind_folder.parent, kind_folder):
+def _own_folders(*folders: Path) -> bool:
+    """Directories of this user that no one else may write (not links): what they hold was written
+    by this user's runs."""
+    for folder_path in folders:
         try:
             found = os.lstat(folder_path)
         except OSError:
@@ -98,12 +98,16 @@ def _own_folders(kind_folder: Path) -> bool:
 def _store(path: Path, content: str) -> None:
     if code_digest() != _RUNNING_CODE:  # the files changed since this process read its code
         return
+    kind_folder = path.parent
     try:
-        path.parent.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        path.parent.mkdir(exist_ok=True, mode=0o700)
-        if not _own_folders(path.parent):
+        kind_folder.parent.parent.mkdir(exist_ok=True, mode=0o700)  # ~/.cache, in a home that exists
+        kind_folder.parent.mkdir(exist_ok=True, mode=0o700)
+        if not _own_folders(kind_folder.parent):
+            return  # nothing made in a folder that is not the user's own
+        kind_folder.mkdir(exist_ok=True, mode=0o700)
+        if not _own_folders(kind_folder):
             return
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(dir=kind_folder, suffix=".tmp")
     except OSError:
         return
     try:

@@ -12,7 +12,7 @@ from ..errors import CatalogError
 from . import cache
 from . import fingerprints as fp
 from .queries import Query, QueryProblem, parse_query, read_query
-from .recipes import RAW_DATA, Declared, Recipe
+from .recipes import RAW_DATA, Declared, Recipe, text_of
 
 if TYPE_CHECKING:
     from .spec import Entry
@@ -151,9 +151,8 @@ def make_plan(declared: Declared, root: Path, recorded: list[Recorded], existing
 
 
 def _query_of(root: Path, recipe: Recipe) -> Query:
-    path = root / recipe.sql
     try:
-        text = path.read_text(encoding="utf-8")
+        text = text_of(root / recipe.sql, recipe.sql)
     except OSError as error:
         raise CatalogError(f"{recipe.sql}: {error.strerror} (entry {recipe.name})") from None
     try:
@@ -240,14 +239,6 @@ def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool, h
     components: dict = {"kind": recipe.materialized if recipe.sql else "table", "options": recipe.options}
     if recipe.sql:
         components["sql"] = step.query.digest
-        inputs = {}
-        for name in step.inputs:
-            parent = steps[name]
-            if parent.fingerprint is None:
-                raise CatalogError(f"input {name} cannot be built")
-            # a recipe over a table changed by hand was made from that table, not from the entry's data
-            inputs[name] = f"changed outside: {parent.fingerprint.data}" if parent.changed_outside else parent.fingerprint.data
-        components["inputs"] = inputs
     else:
         components["loader"] = fp.LOADER_VERSION
         components["file"] = _source_digest(step, root, verify, hashes)
@@ -255,7 +246,20 @@ def _fingerprint(step: Step, root: Path, steps: dict[str, Step], verify: bool, h
             from .amsterdam_schema import read_definition
 
             components["schema_definition"] = read_definition(root / recipe.amsterdam_schema, recipe.amsterdam_schema).digest
+    if recipe.sql or step.inputs:  # a file entry's inputs are its depends_on: what its checks read
+        components["inputs"] = _inputs_seen(step, steps)
     return fp.Fingerprint(components, recipe.checks)
+
+
+def _inputs_seen(step: Step, steps: dict[str, Step]) -> dict[str, str]:
+    inputs = {}
+    for name in step.inputs:
+        parent = steps[name]
+        if parent.fingerprint is None:
+            raise CatalogError(f"input {name} cannot be built")
+        # a recipe over a table changed by hand was made from that table, not from the entry's data
+        inputs[name] = f"changed outside: {parent.fingerprint.data}" if parent.changed_outside else parent.fingerprint.data
+    return inputs
 
 
 def _source_digest(step: Step, root: Path, verify: bool, hashes: dict) -> str:

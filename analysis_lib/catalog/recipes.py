@@ -77,9 +77,21 @@ def read_declared(root: Path) -> Declared:
 
 def catalog_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return text_of(path, path)
     except OSError as error:
         raise CatalogError(f"{path}: cannot read the catalog ({error.strerror})") from None
+
+
+def text_of(path: Path, shown: str | Path) -> str:
+    """A file the catalog reads (datasets.yml, a recipe's SQL): UTF-8, a BOM allowed (as editors on
+    Windows write it); CatalogError naming the line of a byte that is not UTF-8. OSError as it comes."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise CatalogError(f"{shown}:{line}: not UTF-8 (byte 0x{data[error.start]:02x}); save the file as UTF-8") from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _parsed(text: str, path: Path) -> Catalog:

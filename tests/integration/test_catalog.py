@@ -134,6 +134,26 @@ def test_after_one_file_changes_only_it_and_what_depends_on_it_are_rebuilt(proje
     assert project.query(f"SELECT meldingen FROM {project.schema}.overview WHERE code = '0365'") == [(1,)]
 
 
+def test_a_file_entry_is_checked_again_when_a_table_its_checks_read_changes(project):
+    """depends_on of a file entry: the tables its sql checks read are its inputs, and their changes count."""
+    s = project.schema
+    project.raw("buurten.csv", BUURTEN)
+    project.raw("codes.csv", "code;label\n0363;a\n0365;b\n")
+    project.catalog({
+        "buurten": {"path": "buurten.csv"},
+        "codes": {"path": "codes.csv", "depends_on": ["buurten"], "checks": [
+            {"sql": f"SELECT c.* FROM {{this}} c WHERE NOT EXISTS (SELECT 1 FROM {s}.buurten b WHERE b.code = c.code)"}]},
+    })
+    assert project.build().ok
+    project.raw("buurten.csv", BUURTEN.replace("0365;West;300\n", ""))
+    states = {row["entry"]: (row["state"], row["why"]) for row in al.catalog.status(project.root).to_dict("records")}
+    assert states["codes"] == ("stale", "input buurten changed")
+    result = project.build()
+    assert {o.name: o.result for o in result.outcomes} == {"buurten": "built", "codes": "failed"}
+    assert "returned failing rows: code='0365'" in next(o.message for o in result.outcomes if o.name == "codes")
+    assert project.query(f"SELECT code FROM {s}.codes ORDER BY code") == [("0363",), ("0365",)]  # the old table stays
+
+
 def test_layout_and_comments_in_sql_change_nothing_but_its_meaning_and_the_options_do(project):
     small_catalog(project)
     assert project.build().ok

@@ -152,6 +152,15 @@ def test_a_cache_folder_others_could_write_is_not_read(project, tmp_path, shared
         folder.rename(moved)
         folder.symlink_to(moved)
     assert read_declared(project).recipes == fresh
+    queries.read_query("SELECT 1 AS n")
+    assert not (stored.parent.parent / "queries").exists()  # nothing made in a folder not the user's own
+
+
+def test_a_home_that_does_not_exist_is_not_made(project, monkeypatch, tmp_path):
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "gone"))
+    assert read_declared(project).recipes["buurten"].path == "buurten.csv"
+    assert not (tmp_path / "gone").exists()
 
 
 def test_a_write_that_fails_leaves_no_temporary_file(project):

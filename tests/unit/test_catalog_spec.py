@@ -147,3 +147,17 @@ def test_reasons_name_each_component_that_changed():
                                  "the loader's version changed (0.1 -> 0.2)"]
     assert reasons(old, Fingerprint(old.components, "c2")) == ["checks changed"]
     assert reasons(old, old) == []
+
+
+def test_a_file_that_is_not_utf8_is_named_with_its_line_and_a_bom_is_allowed(tmp_path):
+    root = _project(tmp_path, "  a:\n    path: a.csv\n  b:\n    sql: b.sql\n  c:\n    sql: c.sql\n", {"data/raw/a.csv": "x\n1\n"})
+    (root / "b.sql").write_bytes("-- café\nSELECT * FROM a".encode("cp1252"))
+    (root / "c.sql").write_bytes("\ufeffSELECT 1 AS n".encode("utf-8"))  # as Notepad saves it
+    steps = make_plan(read_declared(root), root, [], set()).steps
+    assert steps["b"].state == "cannot be built"
+    assert steps["b"].reasons == ["b.sql:1: not UTF-8 (byte 0xe9); save the file as UTF-8"]
+    assert steps["c"].state == "missing" and steps["c"].query.text == "SELECT 1 AS n"
+    assert steps["a"].state == "missing"
+    (root / "datasets.yml").write_bytes("datasets:\n  a:\n    path: a.csv # één\n".encode("latin-1"))
+    with pytest.raises(CatalogError, match=r"datasets.yml:3: not UTF-8 \(byte 0xe9\)"):
+        read_declared(root)
