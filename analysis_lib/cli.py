@@ -351,6 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisLibError as error:
         print(f"analysis-lib {args.command}: error: {error}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:  # Ctrl-C: what was done is said above (a build lets its running entries finish)
+        print(f"analysis-lib {args.command}: interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
     except BrokenPipeError:  # `analysis-lib status | head`: the reader stopped reading; no traceback
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 128 + signal.SIGPIPE

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,34 +188,46 @@ class _Builder:
         ready: deque[str] = deque()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             running = {}
-            while sorter.is_active():
-                ready.extend(sorter.get_ready())
-                while ready and len(running) < jobs:  # started only when a worker is free, so a failure stops what waits
-                    name = ready.popleft()
-                    blocked = [i for i in self.plan.steps[name].inputs if i in not_built]
-                    if blocked or stopped:
-                        why = ("not started: an earlier entry failed" if not blocked else
-                               f"input {', '.join(blocked)} {'failed' if set(blocked) <= failed else 'was not built'}")
-                        result.outcomes.append(Outcome(name, SKIPPED, message=why))
-                        not_built.add(name)
-                        sorter.done(name)
+            try:
+                while sorter.is_active():
+                    ready.extend(sorter.get_ready())
+                    while ready and len(running) < jobs:  # started only when a worker is free, so a failure stops what waits
+                        name = ready.popleft()
+                        blocked = [i for i in self.plan.steps[name].inputs if i in not_built]
+                        if blocked or stopped:
+                            why = ("not started: an earlier entry failed" if not blocked else
+                                   f"input {', '.join(blocked)} {'failed' if set(blocked) <= failed else 'was not built'}")
+                            result.outcomes.append(Outcome(name, SKIPPED, message=why))
+                            not_built.add(name)
+                            sorter.done(name)
+                            continue
+                        running[pool.submit(self._build_one, name)] = name
+                    if not running:
                         continue
-                    running[pool.submit(self._build_one, name)] = name
-                if not running:
-                    continue
-                finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    name = running.pop(future)
-                    outcome = future.result()
-                    result.outcomes.append(outcome)
-                    self.echo(_line(outcome, self.plan.steps[name]))
-                    if outcome.result == FAILED:
-                        failed.add(name)
-                        not_built.add(name)
-                        stopped = stopped or not self.keep_going
-                    sorter.done(name)
-        order = {n: i for i, n in enumerate(self.plan.steps)}
-        result.outcomes.sort(key=lambda o: order[o.name])
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        outcome = self._finished(running, future, result)
+                        if outcome.result == FAILED:
+                            failed.add(outcome.name)
+                            not_built.add(outcome.name)
+                            stopped = stopped or not self.keep_going
+                        sorter.done(outcome.name)
+            except KeyboardInterrupt:  # what runs is let finish, so the summary and catalog.builds say what was swapped in
+                self.echo(f"interrupted: waiting for {', '.join(running.values()) or 'nothing'} to finish;"
+                          " nothing else is started")
+                for future in as_completed(list(running)):
+                    self._finished(running, future, result)
+                raise
+            finally:
+                order = {n: i for i, n in enumerate(self.plan.steps)}
+                result.outcomes.sort(key=lambda o: order[o.name])
+
+    def _finished(self, running: dict, future, result: BuildResult) -> Outcome:
+        name = running.pop(future)
+        outcome = future.result()
+        result.outcomes.append(outcome)
+        self.echo(_line(outcome, self.plan.steps[name]))
+        return outcome
 
     def _build_one(self, name: str) -> Outcome:
         import sqlalchemy as sa  # making an entry needs it; the bookkeeping does not

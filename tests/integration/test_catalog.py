@@ -371,6 +371,23 @@ def test_two_builds_at_once_run_one_after_the_other(project):
     assert second_started >= first_finished
 
 
+def _lines_so_far(process: subprocess.Popen):
+    """A function that returns what ``process`` wrote to its stdout so far, without waiting for more."""
+    descriptor = process.stdout.fileno()
+    seen = []
+
+    def read() -> str:
+        os.set_blocking(descriptor, False)
+        try:
+            seen.append(os.read(descriptor, 65536))
+        except BlockingIOError:
+            pass
+        finally:
+            os.set_blocking(descriptor, True)
+        return b"".join(seen).decode()
+    return read
+
+
 def _sessions_waiting(locktype: str) -> int:
     with al.engine().connect() as conn:
         return conn.execute(sa.text("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = :t"), {"t": locktype}).scalar()
@@ -421,6 +438,36 @@ def test_a_killed_build_leaves_every_table_and_its_provenance_as_before(project)
     assert project.query("SELECT result FROM catalog.builds WHERE id = :id", {"id": killed[0]}) == [("killed",)]
     assert project.query("SELECT count(*) FROM pg_class WHERE relnamespace = 'catalog_staging'::regnamespace") == [(0,)]
     assert project.query(f"SELECT count(*), min(code) FROM {project.schema}.big") == [(300_000, "0000")]
+
+
+def test_an_interrupted_build_lets_its_running_entry_finish_and_records_it(project):
+    """Ctrl-C: nothing new is started, what runs is swapped in whole (or not), and the summary in
+    catalog.builds says so, as catalog.tables does."""
+    project.raw("a.csv", BUURTEN)
+    project.raw("b.csv", BUURTEN)
+    project.catalog({"a": {"path": "a.csv"}, "b": {"path": "b.csv", "depends_on": ["a"]}})
+    assert project.build().ok
+    project.raw("a.csv", BUURTEN.replace("Noord", "Oost"))
+    with al.engine().connect() as reader:  # keeps the build waiting in a's swap
+        reader.execute(sa.text(f"LOCK TABLE {project.schema}.a IN ACCESS SHARE MODE"))
+        build = subprocess.Popen([sys.executable, "-m", "analysis_lib", "build", "--project", str(project.root)],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        try:
+            _wait_until(lambda: _sessions_waiting("relation") == 1, build)
+            build.send_signal(signal.SIGINT)
+            said = _lines_so_far(build)
+            _wait_until(lambda: "interrupted: waiting for a to finish" in said(), build, timeout=30)
+            reader.rollback()
+            _, err = build.communicate(timeout=120)
+        finally:
+            build.kill()
+    assert build.returncode == 128 + signal.SIGINT, err
+    assert err.strip().splitlines()[-1] == "analysis-lib build: interrupted" and "Traceback" not in err
+    build_id, result, summary = project.query("SELECT id, result, summary FROM catalog.builds ORDER BY id DESC LIMIT 1")[0]
+    assert (result, summary) == ("failed", {"a": "built"})
+    assert project.current("a")["build_id"] == build_id
+    assert project.query(f"SELECT naam FROM {project.schema}.a WHERE code = '0364'") == [("Oost",)]
+    assert states(project)["b"]["why"] == "input a changed"  # not started
 
 
 def test_a_file_rewritten_with_the_same_size_and_time_is_hashed_again(project):
