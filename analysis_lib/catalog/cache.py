@@ -3,10 +3,12 @@ recipes of a validated datasets.yml and the parsed SQL of its derived entries.
 
 A result is found by the sha256 of its text and of the code that works it out (the catalog's
 source, ``defaults.py`` and the versions of pydantic, pydantic-core, PyYAML and pglast), taken when
-this module is imported: a process stores nothing once those files differ from what it runs (a
-``git pull`` under a running kernel), and a change to either is a miss, never another's answer. The
-cache lives in ``$XDG_CACHE_HOME/analysis-lib`` (else ``~/.cache/analysis-lib``), in folders of the
-user's own that no one else may write; one that cannot be used only makes a run slower.
+this module is imported; a change to either is a miss. A process stores nothing more once the files
+differ from that, or a module read later (spec, imported when first needed) was not what was hashed:
+after a ``git pull`` under a running kernel its results are not another version's. The cache lives
+in ``$XDG_CACHE_HOME/analysis-lib`` (else ``~/.cache/analysis-lib``), in folders of the user's own
+that no one else may write; one that cannot be used only makes a run slower. Results unused for
+30 days are removed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import stat
 import tempfile
+import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -25,7 +28,7 @@ from typing import TypeVar
 T = TypeVar("T")
 
 _READERS = ("pydantic", "pydantic-core", "PyYAML", "pglast")
-_KEPT_PER_KIND = 200  # past this many, the least recently used go
+_UNUSED_FOR = 30 * 86400  # seconds; a result's file time is its last use
 
 
 def code_sources() -> list[Path]:
@@ -38,7 +41,7 @@ def code_digest() -> str | None:
     digest = hashlib.sha256()
     try:
         for source in code_sources():
-            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+            digest.update(source.name.encode() + b"\0" + _source_digest(source).encode())
         for reader in _READERS:
             digest.update(f"{reader} {metadata.version(reader)}\0".encode())
     except (OSError, metadata.PackageNotFoundError):
@@ -46,7 +49,25 @@ def code_digest() -> str | None:
     return digest.hexdigest()
 
 
+def _source_digest(source: Path) -> str:
+    return hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+_HASHED = {}
+with contextlib.suppress(OSError):
+    _HASHED = {str(source): _source_digest(source) for source in code_sources()}
 _RUNNING_CODE = code_digest()
+_changed_under_us = False
+
+
+def loaded(module_file: str) -> None:
+    """Called by a module the catalog imports when first needed, as it is imported: if it is not what
+    was hashed, this process stores no results."""
+    global _changed_under_us
+    try:
+        _changed_under_us = _changed_under_us or _source_digest(Path(module_file)) != _HASHED.get(module_file)
+    except OSError:
+        _changed_under_us = True
 
 
 def remembered(kind: str, text: str, make: Callable[[], T], dump: Callable[[T], object], load: Callable[[object], T]) -> T:
@@ -55,10 +76,12 @@ def remembered(kind: str, text: str, make: Callable[[], T], dump: Callable[[T], 
     if path is not None and _own_folders(path.parent.parent, path.parent):
         try:
             result = load(json.loads(path.read_bytes()))
-            os.utime(path)  # used: kept when pruning
-            return result
         except (OSError, ValueError, TypeError, KeyError):  # not there, or not what this code writes
             pass
+        else:
+            with contextlib.suppress(OSError):
+                os.utime(path)  # used now: kept when pruning
+            return result
     result = make()
     if path is not None:
         _store(path, json.dumps(dump(result), ensure_ascii=False))
@@ -96,7 +119,9 @@ def _own_folders(*folders: Path) -> bool:
 
 
 def _store(path: Path, content: str) -> None:
-    if code_digest() != _RUNNING_CODE:  # the files changed since this process read its code
+    global _changed_under_us
+    _changed_under_us = _changed_under_us or code_digest() != _RUNNING_CODE
+    if _changed_under_us:  # this process may run other code than the key says: once seen, for good
         return
     kind_folder = path.parent
     try:
@@ -121,6 +146,9 @@ def _store(path: Path, content: str) -> None:
 
 
 def _prune(kind_folder: Path) -> None:
-    found = sorted(kind_folder.glob("*.json"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-    for old in found[_KEPT_PER_KIND:]:
-        old.unlink(missing_ok=True)
+    """Results unused for _UNUSED_FOR, and temporary files a killed run left."""
+    now = time.time()
+    for old in [*kind_folder.glob("*.json"), *kind_folder.glob("*.tmp")]:
+        with contextlib.suppress(OSError):
+            if now - old.stat().st_mtime > (_UNUSED_FOR if old.suffix == ".json" else 86400):
+                old.unlink()

@@ -107,13 +107,21 @@ class Plan:
         return [n for n in self.steps if n in chosen]
 
     def confirm(self) -> None:
-        """Read datasets.yml and each recipe's SQL again, without the cache: CatalogError unless they
-        give what this plan was made from. A build calls it before it makes anything."""
+        """Validate datasets.yml's text and parse each recipe's SQL again, as read for this plan but
+        without the cache: CatalogError unless they give what the plan was made from. A build calls it
+        before it makes anything."""
         self.declared.confirm()
         for step in self.steps.values():
-            if step.query is not None and parse_query(step.query.text) != step.query:
+            if step.query is not None and not _parses_as(step.query):
                 raise CatalogError(f"{step.recipe.sql}: the cache in {cache.folder()} holds another reading of it than the"
                                    " file gives; delete that folder and build again")
+
+
+def _parses_as(query: Query) -> bool:
+    try:
+        return parse_query(query.text) == query
+    except QueryProblem:  # the cache said it parses
+        return False
 
 
 def make_plan(declared: Declared, root: Path, recorded: list[Recorded], existing: dict[tuple[str, str], tuple], *,
@@ -127,11 +135,12 @@ def make_plan(declared: Declared, root: Path, recorded: list[Recorded], existing
     steps: dict[str, Step] = {}
     problems: dict[str, str] = {}
     for name, recipe in recipes.items():
+        query, inputs, outside = None, (), ()
         try:
             query = _query_of(root, recipe) if recipe.sql else None
             inputs, outside = _inputs(recipe, query, tables, recipes, existing)
-        except CatalogError as problem:  # this entry cannot be built; the others can
-            query, inputs, outside = None, (), ()
+        except CatalogError as problem:  # this entry cannot be built; the others can (its query, if read, is confirmed)
+            inputs, outside = (), ()
             problems[name] = str(problem)
         steps[name] = Step(name, recipe, declared, inputs, outside, query=query, recorded=by_table.get((recipe.schema, recipe.table)))
     order = _order(steps)

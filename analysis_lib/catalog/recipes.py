@@ -10,6 +10,7 @@ entries give the recipes it planned with (``Declared.confirm``).
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -58,7 +59,7 @@ class Declared:
     def confirm(self) -> None:
         """CatalogError unless the text, validated in full, gives the recipes (which may come from the
         cache: one written by other code under the same key, or by hand)."""
-        if _dump(_recipes_of(self._catalog)) != _dump(list(self.recipes.values())):
+        if _as_json(_recipes_of(self._catalog)) != _as_json(list(self.recipes.values())):  # 1 and 1.0 differ, as in fingerprints
             raise CatalogError(f"{self.path}: the cache in {cache.folder()} holds another reading of it than the file gives;"
                                " delete that folder and build again")
 
@@ -112,6 +113,10 @@ def _recipe_of(name: str, catalog: Catalog) -> Recipe:
         url=entry.url, sha256=entry.sha256, sql=entry.sql, amsterdam_schema=entry.amsterdam_schema,
         depends_on=tuple(entry.depends_on), options=fp.options_of(entry), checks=fp.checks_digest(entry),
     )
+
+
+def _as_json(recipes: list[Recipe]) -> str:
+    return json.dumps(_dump(recipes), sort_keys=True)
 
 
 def _dump(recipes: list[Recipe]) -> list[dict]:

@@ -19,6 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from ..errors import CatalogError
 from ..defaults import DEFAULT_LOCK_TIMEOUT, TYPE_NAMES
 from .recipes import catalog_text
+from .cache import loaded
+
+loaded(__file__)  # imported when first needed, after the cache hashed the code
 
 _NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 _ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -114,7 +117,7 @@ class Entry(_Strict):
     # run once the data is in, before it replaces anything
     checks: list[Check] = Field(default_factory=list)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)  # and _Strict's (no NaN)
 
     @model_validator(mode="after")
     def _one_origin(self, info: ValidationInfo) -> Entry:

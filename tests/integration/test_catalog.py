@@ -850,5 +850,3 @@ def _status_then_build_in_a_new_process(project) -> list[str]:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     return done.stdout.split()
-
-

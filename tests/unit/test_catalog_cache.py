@@ -2,6 +2,9 @@
 text; what comes from the cache is what working them out gives, a changed text is worked out again,
 and a cache that is damaged or cannot be written changes nothing but the time."""
 
+import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,12 @@ datasets:
     url: https://example.org/data/meldingen.csv
     sha256: "%s"
 """ % ("0" * 64)
+
+
+@pytest.fixture(autouse=True)
+def storing(monkeypatch):
+    """Each test starts as a process whose code is what was hashed (some make it otherwise)."""
+    monkeypatch.setattr(cache, "_changed_under_us", False)
 
 
 @pytest.fixture
@@ -139,21 +148,26 @@ def test_a_process_whose_code_changed_on_disk_stores_nothing(project, monkeypatc
     assert _cached_files(project) == []
 
 
-@pytest.mark.parametrize("shared", ["group-writable", "a link"])
+@pytest.mark.parametrize("shared", ["group-writable", "other-writable", "kind folder group-writable", "a link"])
 def test_a_cache_folder_others_could_write_is_not_read(project, tmp_path, shared):
     fresh = read_declared(project).recipes
     [stored] = _cached_files(project)
     stored.write_text(stored.read_text(encoding="utf-8").replace('"table": "per_buurt"', '"table": "elsewhere"'), encoding="utf-8")
     folder = stored.parent.parent
     if shared == "group-writable":
-        folder.chmod(0o775)
+        folder.chmod(0o770)
+    elif shared == "other-writable":
+        folder.chmod(0o702)
+    elif shared == "kind folder group-writable":
+        stored.parent.chmod(0o770)
     else:
         moved = tmp_path / "elsewhere"
         folder.rename(moved)
         folder.symlink_to(moved)
     assert read_declared(project).recipes == fresh
     queries.read_query("SELECT 1 AS n")
-    assert not (stored.parent.parent / "queries").exists()  # nothing made in a folder not the user's own
+    if shared != "kind folder group-writable":
+        assert not (stored.parent.parent / "queries").exists()  # nothing made in a folder not the user's own
 
 
 def test_a_home_that_does_not_exist_is_not_made(project, monkeypatch, tmp_path):
@@ -187,24 +201,90 @@ datasets:
   per_code:
     sql: sql/per_code.sql
     materialized: materialized view
+  codes:
+    path: buurten.csv
+    depends_on: [buurten]
 """
 
 
 def test_fingerprints_are_the_ones_builds_recorded_before_and_the_same_from_the_cache(tmp_path, monkeypatch):
-    """Fingerprints as analysis-lib 0.1.0 made them before the cache: if these change, every table a
-    user built turns stale (which a new loader version means to do, and nothing else should)."""
+    """Fingerprints as analysis-lib 0.1.0 made them before the cache (a file entry's depends_on counts
+    since then): if these change, every table a user built turns stale (which a new loader version
+    means to do, and nothing else should)."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     (tmp_path / "data" / "raw").mkdir(parents=True)
     (tmp_path / "data" / "raw" / "buurten.csv").write_bytes(b"code;naam;x;y\n0363;Centrum;121000;487000\n")
     (tmp_path / "sql").mkdir()
     (tmp_path / "sql" / "per_code.sql").write_text("-- per code\nSELECT code, count(*) AS n FROM buurten GROUP BY code\n")
     (tmp_path / "datasets.yml").write_text(GOLDEN_CATALOG, encoding="utf-8")
-    for _ in ("worked out", "from the cache"):
+    for reading in ("worked out", "from the cache"):
+        if reading == "from the cache":
+            _refuse_to_work_it_out(monkeypatch)
         steps = make_plan(read_declared(tmp_path), tmp_path, [], {}).steps
         assert {name: (step.fingerprint.data, step.fingerprint.checks) for name, step in steps.items()} == {
             "buurten": ("119cf0a3c16b0332fb3e2d6ae92b6f9ae0b3c7c434990a4dc0ac928fa6379dd1",
                         "21ad398de4c13b68483bd0a740cb449f47d3b7ab21ce7a3bea98f0f7cb4dc6b5"),
             "per_code": ("939b1bcc3df5b7a5dfd6a1814263c1589d746e5adc015659e5f972c27c77b5dd",
                          "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
+            "codes": ("7371a01f5a845d128812e6fa8063c5ce5ec11e15335c494e9c3692ee739d8136",
+                      "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"),
         }
-    assert len(list((tmp_path / "cache").rglob("*.json"))) == 2
+    assert len(list((tmp_path / "cache").rglob("*.json"))) == 2  # the recipes and one query
+
+
+def test_a_result_is_found_by_the_running_code_too(project, monkeypatch):
+    read_declared(project)
+    monkeypatch.setattr(cache, "_RUNNING_CODE", "other code")
+    monkeypatch.setattr(cache, "code_digest", lambda: "other code")  # as if this were that code, on disk too
+    _refuse_to_work_it_out(monkeypatch)
+    with pytest.raises(AssertionError, match="worked out again"):
+        read_declared(project)
+
+
+def test_a_module_imported_later_that_is_not_what_was_hashed_stops_storing(project, monkeypatch):
+    monkeypatch.setitem(cache._HASHED, spec.__file__, "the digest of spec.py as it was")
+    cache.loaded(spec.__file__)  # what spec.py does when it is imported
+    assert read_declared(project).recipes["buurten"].path == "buurten.csv"
+    assert _cached_files(project) == []
+
+
+def test_results_unused_for_a_month_are_removed_and_a_use_keeps_one(project):
+    read_declared(project)
+    [used] = _cached_files(project)
+    month_ago = time.time() - 31 * 86400
+    os.utime(used, (month_ago, month_ago))
+    unused = used.with_name("0" * 64 + ".json")
+    unused.write_text("[]")
+    os.utime(unused, (month_ago, month_ago))
+    left = used.with_name("killed.tmp")
+    left.write_text("")
+    os.utime(left, (month_ago, month_ago))
+    read_declared(project)  # a hit: used now
+    queries.read_query("SELECT 1 AS n")  # a store: prunes
+    (project / "datasets.yml").write_text(CATALOG + "  more:\n    path: more.csv\n", encoding="utf-8")
+    read_declared(project)  # a store in the recipes folder
+    assert used.exists() and not unused.exists() and not left.exists()
+
+
+def test_confirming_refuses_cached_readings_of_sql_that_made_the_plan_wrong(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "a.csv").write_text("x\n1\n")
+    (tmp_path / "b.sql").write_text("SELECT * FROM a")
+    (tmp_path / "c.sql").write_text("SELEC 1")  # not SQL
+    (tmp_path / "datasets.yml").write_text("datasets:\n  a:\n    path: a.csv\n  b:\n    sql: b.sql\n  c:\n    sql: c.sql\n")
+    plan = make_plan(read_declared(tmp_path), tmp_path, [], set())
+    assert plan.steps["c"].state == "cannot be built"
+    plan.confirm()
+    for text, reads in (("SELECT * FROM a", [[None, "b"]]), ("SELEC 1", [])):  # b reads itself; c parses
+        stored = cache._path("queries", text)
+        stored.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        stored.write_text(json.dumps({"digest": "0" * 64, "reads": reads}))
+    plan = make_plan(read_declared(tmp_path), tmp_path, [], set())
+    assert plan.steps["b"].state == "cannot be built" and plan.steps["c"].state == "missing"
+    with pytest.raises(CatalogError, match="b.sql: the cache in .* holds another reading of it"):
+        plan.confirm()
+    (tmp_path / "b.sql").write_text("SELECT x FROM a")
+    plan = make_plan(read_declared(tmp_path), tmp_path, [], set())
+    with pytest.raises(CatalogError, match="c.sql: the cache in .* holds another reading of it"):
+        plan.confirm()
