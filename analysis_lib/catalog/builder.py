@@ -204,7 +204,8 @@ class _Builder:
                         running[pool.submit(self._build_one, name)] = name
                     if not running:
                         continue
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    # with a timeout: Ctrl-C may reach a worker thread, and the main thread sees it only between waits
+                    finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
                     for future in finished:
                         outcome = self._finished(running, future, result)
                         if outcome.result == FAILED:

@@ -371,6 +371,11 @@ def test_two_builds_at_once_run_one_after_the_other(project):
     assert second_started >= first_finished
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """A run started in the background (CI's `cmd &`) ignores SIGINT, and so would the build it starts."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _lines_so_far(process: subprocess.Popen):
     """A function that returns what ``process`` wrote to its stdout so far, without waiting for more."""
     descriptor = process.stdout.fileno()
@@ -451,7 +456,8 @@ def test_an_interrupted_build_lets_its_running_entry_finish_and_records_it(proje
     with al.engine().connect() as reader:  # keeps the build waiting in a's swap
         reader.execute(sa.text(f"LOCK TABLE {project.schema}.a IN ACCESS SHARE MODE"))
         build = subprocess.Popen([sys.executable, "-m", "analysis_lib", "build", "--project", str(project.root)],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                 preexec_fn=_ctrl_c_as_in_a_terminal)
         try:
             _wait_until(lambda: _sessions_waiting("relation") == 1, build)
             build.send_signal(signal.SIGINT)
